@@ -1,0 +1,104 @@
+"""The data contract: every chapter has an offline route and, for vision, a real one.
+
+* ``offline``: data generated on the fly or shipped inside an installed package
+  (e.g. scikit-learn's digits). Always works, including in CI, which has no internet.
+* ``real``: a torchvision dataset (CIFAR-10, STL-10, ...) downloaded on first use;
+  the route used on Colab.
+
+``ATTN_DATA`` (``offline`` or ``real``) picks the route; by default the ``full``
+profile uses the real route and the others the offline one. A failed download ends
+in :class:`DatasetUnavailableError`, whose message names the offline route, after at
+most ``timeout`` seconds without an answer from the server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.error
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from ..profile import RunProfile
+from ..validation import check_choice, check_positive
+
+__all__ = [
+    "DATA_ROUTE_ENV_VAR",
+    "DATA_ROUTES",
+    "DatasetUnavailableError",
+    "choose_data_route",
+    "fetch_torchvision_dataset",
+]
+
+DATA_ROUTE_ENV_VAR = "ATTN_DATA"
+DATA_ROUTES = ("offline", "real")
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A real dataset could not be obtained; the message says how to run offline."""
+
+
+def choose_data_route(route: str | None = None, profile: RunProfile | None = None) -> str:
+    """Return ``"offline"`` or ``"real"``.
+
+    Precedence: the ``route`` argument, then ``ATTN_DATA``, then the profile
+    (``full`` -> ``real``, otherwise ``offline``).
+    """
+    if route is not None:
+        return check_choice("route", route, DATA_ROUTES)
+    env = os.environ.get(DATA_ROUTE_ENV_VAR, "").strip().lower()
+    if env:
+        return check_choice(DATA_ROUTE_ENV_VAR, env, DATA_ROUTES)
+    return "real" if profile is not None and profile.name == "full" else "offline"
+
+
+def _dataset_class(dataset: str | type[Dataset]) -> type[Dataset]:
+    if not isinstance(dataset, str):
+        return dataset
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, dataset, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"dataset must name a torchvision dataset class, got {dataset!r}")
+    return cls
+
+
+def fetch_torchvision_dataset(
+    dataset: str | type[Dataset],
+    root: str | os.PathLike[str],
+    *,
+    timeout: float = 30.0,
+    **kwargs: Any,
+) -> Dataset:
+    """Build a torchvision dataset, downloading it into ``root`` if needed.
+
+    Args:
+        dataset: a class name in ``torchvision.datasets`` (``"CIFAR10"``) or a class
+            with the same constructor convention (``root=..., download=...``).
+        root: folder the data is stored in.
+        timeout: seconds a silent connection may hang before the download fails.
+        **kwargs: passed on, e.g. ``train=True`` or ``split="train"``, ``transform``.
+
+    Raises:
+        DatasetUnavailableError: the download failed (no network, server error,
+            corrupt archive); the message names the offline route.
+    """
+    check_positive("timeout", timeout)
+    cls = _dataset_class(dataset)
+    name = cls.__name__
+    Path(root).mkdir(parents=True, exist_ok=True)
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        return cls(root=str(root), download=True, **kwargs)
+    except (urllib.error.URLError, OSError, RuntimeError) as error:
+        raise DatasetUnavailableError(
+            f"Could not download {name} into {str(root)!r} "
+            f"({type(error).__name__}: {error}). This machine may have no internet access. "
+            f"Use the offline route instead: set {DATA_ROUTE_ENV_VAR}=offline (or pass "
+            f"route='offline'), which trains on data generated on this machine."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)

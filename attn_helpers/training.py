@@ -1,0 +1,271 @@
+"""The training loop every chapter uses.
+
+``fit`` trains a model for a number of epochs with a ``tqdm.auto`` progress bar,
+records train/validation history, uses mixed precision on CUDA, and (optionally)
+checkpoints after every epoch so a killed run resumes where it stopped and ends with
+the same weights as an uninterrupted one.
+
+Batches are ``(inputs, targets)`` pairs; ``inputs`` may be a tensor or a tuple of
+tensors passed to the model as positional arguments. Per-batch losses stay on the
+device and are read once per epoch, so the loop does not stall the GPU every step.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .validation import check_positive, check_tensor
+
+__all__ = ["History", "fit", "evaluate", "accuracy"]
+
+Batch = Sequence[Any]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+MetricFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class History:
+    """Per-epoch record of a run: losses, the validation metric and wall time."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_metric: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs recorded."""
+        return len(self.train_loss)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Plain lists keyed by field name (what a checkpoint stores)."""
+        return asdict(self)
+
+
+def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows whose arg-max over the last dimension equals the target.
+
+    Shapes: ``logits`` (N, ..., C), ``targets`` (N, ...). Returns a 0-D tensor.
+    """
+    check_tensor("logits", logits)
+    if logits.dim() == 0:
+        raise ValueError("logits must have a class dimension, got a 0-D tensor")
+    check_tensor("targets", targets, shape=logits.shape[:-1])
+    return (logits.argmax(dim=-1) == targets).float().mean()
+
+
+def _to_device(value: Any, device: torch.device, channels_last: bool) -> Any:
+    if isinstance(value, torch.Tensor):
+        value = value.to(device, non_blocking=True)
+        if channels_last and value.dim() == 4:
+            value = value.contiguous(memory_format=torch.channels_last)
+        return value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_device(v, device, channels_last) for v in value)
+    return value
+
+
+def _forward(model: nn.Module, inputs: Any) -> torch.Tensor:
+    return model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
+
+
+def _autocast(device: torch.device, enabled: bool) -> torch.autocast:
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+
+def _loader_generators(loader: Any) -> list[torch.Generator]:
+    """The generators a loader shuffles with (``DataLoader(generator=...)``, a sampler's)."""
+    found: list[torch.Generator] = []
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    for owner in (loader, getattr(loader, "sampler", None), getattr(batch_sampler, "sampler", None)):
+        generator = getattr(owner, "generator", None)
+        if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
+            found.append(generator)
+    return found
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    loss_fn: LossFn,
+    metric: MetricFn | None = None,
+    *,
+    amp: bool = True,
+    channels_last: bool = False,
+) -> tuple[float, float]:
+    """Mean loss and mean metric (``nan`` without one) of ``model`` over ``loader``, in eval mode."""
+    device = _model_device(model)
+    use_amp = amp and device.type == "cuda"
+    was_training = model.training
+    model.eval()
+    total_loss = torch.zeros((), device=device)
+    total_metric = torch.zeros((), device=device)
+    count = 0
+    for inputs, targets in loader:
+        inputs = _to_device(inputs, device, channels_last)
+        targets = _to_device(targets, device, False)
+        with _autocast(device, use_amp):
+            outputs = _forward(model, inputs)
+            loss = loss_fn(outputs, targets)
+        n = targets.shape[0]
+        total_loss += loss.float() * n
+        if metric is not None:
+            total_metric += metric(outputs.float(), targets).float() * n
+        count += n
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("loader yielded no batches")
+    mean_metric = (total_metric / count).item() if metric is not None else math.nan
+    return (total_loss / count).item(), mean_metric
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable[Batch],
+    *,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    val_loader: Iterable[Batch] | None = None,
+    metric: MetricFn | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    channels_last: bool = False,
+    grad_clip: float | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    resume: bool = True,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> History:
+    """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
+
+    Args:
+        model: the network; moved to ``device`` (default: where its parameters are).
+        train_loader: yields ``(inputs, targets)`` batches.
+        loss_fn: ``loss_fn(outputs, targets)`` -> 0-D tensor.
+        optimizer: built over ``model.parameters()``.
+        epochs: total number of epochs, counting epochs restored from a checkpoint.
+        val_loader: evaluated after every epoch when given.
+        metric: ``metric(outputs, targets)`` -> 0-D tensor (e.g. :func:`accuracy`).
+        scheduler: stepped after every optimisation step (e.g. ``OneCycleLR``).
+        amp: mixed precision on CUDA (bfloat16 where supported, else float16 with
+            loss scaling); ignored on other devices.
+        channels_last: use the channels-last memory format for 4-D inputs (faster
+            convolutions on CPU and tensor cores).
+        grad_clip: clip the global gradient norm to this value.
+        checkpoint_path: write a checkpoint here after every epoch and, with
+            ``resume=True``, continue from it if it exists.
+        on_epoch_end: called as ``on_epoch_end(epoch, history)`` after each epoch
+            (and after its checkpoint is written).
+        progress: show a progress bar.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if grad_clip is not None:
+        check_positive("grad_clip", grad_clip)
+    device = torch.device(device) if device is not None else _model_device(model)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    use_amp = amp and device.type == "cuda"
+    needs_scaler = use_amp and not torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
+
+    history = History()
+    start_epoch = 0
+    if checkpoint_path is not None and resume and Path(checkpoint_path).is_file():
+        state = load_checkpoint(checkpoint_path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history = History(**state["history"])
+        start_epoch = int(state["epoch"])
+        restore_rng_state(state["rng"])
+        for generator, saved in zip(_loader_generators(train_loader), state.get("loader_rng", [])):
+            generator.set_state(saved)
+
+    steps_per_epoch = len(train_loader) if hasattr(train_loader, "__len__") else None
+    total = steps_per_epoch * (epochs - start_epoch) if steps_per_epoch else None
+    bar = tqdm(total=total, desc=desc, disable=not progress or start_epoch >= epochs, unit="step")
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        started = time.perf_counter()
+        running = torch.zeros((), device=device)
+        seen = 0
+        for inputs, targets in train_loader:
+            inputs = _to_device(inputs, device, channels_last)
+            targets = _to_device(targets, device, False)
+            with _autocast(device, use_amp):
+                loss = loss_fn(_forward(model, inputs), targets)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            n = targets.shape[0]
+            running += loss.detach().float() * n
+            seen += n
+            bar.update(1)
+        if seen == 0:
+            raise ValueError("train_loader yielded no batches")
+        train_loss = (running / seen).item()
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(
+                f"training loss became {train_loss} in epoch {epoch + 1}; lower the learning rate"
+            )
+        history.train_loss.append(train_loss)
+        postfix = {"train_loss": f"{train_loss:.4f}"}
+        if val_loader is not None:
+            val_loss, val_metric = evaluate(
+                model, val_loader, loss_fn, metric, amp=amp, channels_last=channels_last
+            )
+            history.val_loss.append(val_loss)
+            history.val_metric.append(val_metric)
+            postfix["val_loss"] = f"{val_loss:.4f}"
+            if metric is not None:
+                postfix["val_metric"] = f"{val_metric:.4f}"
+        history.epoch_seconds.append(time.perf_counter() - started)
+        bar.set_postfix(postfix)
+        if checkpoint_path is not None:
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "history": history.as_dict(),
+                "epoch": epoch + 1,
+                "rng": capture_rng_state(),
+                "loader_rng": [g.get_state() for g in _loader_generators(train_loader)],
+            }
+            if scheduler is not None:
+                state["scheduler"] = scheduler.state_dict()
+            save_checkpoint(state, checkpoint_path)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, history)
+    bar.close()
+    return history

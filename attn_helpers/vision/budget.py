@@ -1,0 +1,165 @@
+"""Comparing vision models fairly: size, cost, and accuracy under a fixed training budget.
+
+* :func:`count_parameters` and :func:`count_flops` (forward FLOPs of one image, counted
+  by PyTorch's own ``torch.utils.flop_counter.FlopCounterMode``);
+* :func:`train_and_evaluate` trains a model with the same recipe for every variant
+  (SGD with Nesterov momentum and a one-cycle schedule, the same batch order) through
+  :func:`attn_helpers.fit` and returns a :class:`ResultRow`;
+* :func:`results_table` prints rows as a Markdown table.
+
+``FlopCounterMode`` counts matrix multiplications and convolutions (one multiply-add =
+2 FLOPs); element-wise work such as pooling, gating and activations is not counted.
+For attention modules that is most of their *time* but little of their arithmetic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..seed import seed_everything
+from ..training import History, _loader_generators, accuracy, evaluate, fit
+from ..validation import check_choice, check_positive
+from .datasets import VisionData
+
+__all__ = ["ResultRow", "count_parameters", "count_flops", "train_and_evaluate", "results_table"]
+
+OPTIMIZERS = ("sgd", "adamw")
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Forward FLOPs of ``model`` on one input of shape ``input_shape`` = (C, H, W).
+
+    Runs one forward pass in eval mode without gradients (BatchNorm statistics are
+    untouched) on the model's device, under ``FlopCounterMode``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    shape = tuple(input_shape)
+    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"input_shape must be (C, H, W) positive ints, got {input_shape!r}")
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros((1, *shape), device=device, dtype=dtype))
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+@dataclass
+class ResultRow:
+    """One trained model: test accuracy, size, cost, training time and where it ran."""
+
+    name: str
+    accuracy: float
+    params: int
+    flops: int
+    train_seconds: float
+    device: str
+    history: History | None = field(default=None, repr=False, compare=False)
+
+
+def _make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    # No weight decay on BatchNorm scales/shifts and biases (1-D parameters).
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def train_and_evaluate(
+    name: str,
+    model: nn.Module,
+    data: VisionData,
+    *,
+    epochs: int,
+    lr: float,
+    device: torch.device | str,
+    weight_decay: float = 5e-4,
+    optimizer: str = "sgd",
+    seed: int = 0,
+    progress: bool = True,
+) -> ResultRow:
+    """Train ``model`` on ``data`` under a fixed budget and return its :class:`ResultRow`.
+
+    The recipe is the same for every model so rows are comparable: ``optimizer``
+    (``"sgd"``: Nesterov momentum 0.9; ``"adamw"``) with a one-cycle schedule peaking at
+    ``lr``, weight decay on weights only, ``epochs`` passes, channels-last memory format
+    and (on CUDA) mixed precision. The training batches come in the same order for every
+    call with the same ``seed``. ``train_seconds`` is the wall time of the training
+    loop (CUDA is synchronised once at the end, never per step).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not isinstance(data, VisionData):
+        raise TypeError(f"data must be a VisionData (ah.vision_data(...)), got {type(data).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    check_positive("lr", lr)
+    check_positive("weight_decay", weight_decay, allow_zero=True)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    device = torch.device(device)
+    params, flops = count_parameters(model), count_flops(model, data.input_shape)
+    seed_everything(seed)
+    for generator in _loader_generators(data.train_loader):
+        generator.manual_seed(seed)
+    model.to(device)
+    opt = _make_optimizer(model, optimizer, lr, weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
+                                                    steps_per_epoch=len(data.train_loader))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    history = fit(model, data.train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs,
+                  scheduler=scheduler, device=device, channels_last=True, progress=progress, desc=name)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - started
+    _, test_accuracy = evaluate(model, data.test_loader, nn.CrossEntropyLoss(), accuracy, channels_last=True)
+    return ResultRow(name, test_accuracy, params, flops, seconds, str(device), history)
+
+
+def results_table(rows: Sequence[ResultRow], *, baseline: str | None = None) -> str:
+    """Markdown table of ``rows``: accuracy, parameters, MFLOPs, training seconds, device.
+
+    With ``baseline`` (a row name), add the accuracy difference to that row in points.
+    """
+    rows = list(rows)
+    if not rows or not all(isinstance(r, ResultRow) for r in rows):
+        raise ValueError("rows must be a non-empty sequence of ResultRow")
+    base = None
+    if baseline is not None:
+        matches = [r for r in rows if r.name == baseline]
+        if not matches:
+            raise ValueError(f"baseline must be one of the row names {[r.name for r in rows]}, got {baseline!r}")
+        base = matches[0]
+    header = ["model", "test acc", "params", "MFLOPs", "train s", "device"]
+    if base is not None:
+        header.insert(2, "Δ acc (pts)")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r.name, f"{r.accuracy:.4f}", f"{r.params:,}", f"{r.flops / 1e6:.2f}", f"{r.train_seconds:.1f}", r.device]
+        if base is not None:
+            cells.insert(2, f"{100 * (r.accuracy - base.accuracy):+.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

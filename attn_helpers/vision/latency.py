@@ -1,0 +1,68 @@
+"""Measured cost: wall-clock time of one training step's forward and backward pass."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["time_forward_backward"]
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_forward_backward(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    repeats: int = 10,
+    warmup: int = 3,
+) -> float:
+    """Median seconds of ``model(x).sum().backward()`` on a random batch, in train mode.
+
+    Args:
+        model: the network (moved to ``device``; left there in train mode).
+        input_shape: one input's shape, e.g. ``(3, 32, 32)``.
+        batch_size: images per timed step.
+        repeats: timed steps; the median is returned (robust to a stray slow step).
+        warmup: untimed steps first (allocator, cuDNN autotuning, lazy init).
+
+    On CUDA the step runs in channels-last layout under autocast, as ``ah.fit`` trains,
+    and the device is synchronised around every timed step.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
+    shape = tuple(input_shape)
+    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise ValueError(f"input_shape must be positive ints like (3, 32, 32), got {input_shape!r}")
+    device = torch.device(device)
+    model.to(device).train()
+    x = torch.randn(batch_size, *shape, device=device)
+    if device.type == "cuda" and x.dim() == 4:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    times = []
+    for step in range(warmup + repeats):
+        model.zero_grad(set_to_none=True)
+        _synchronize(device)
+        start = time.perf_counter()
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            out = model(x)
+        out.float().sum().backward()
+        _synchronize(device)
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    return statistics.median(times)

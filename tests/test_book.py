@@ -1,0 +1,89 @@
+"""The book as a whole: configuration, table of contents, notebook hygiene, build."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def _toc_files() -> list[str]:
+    files = [TOC["root"]]
+    for part in TOC.get("parts", []):
+        files += [entry["file"] for entry in part["chapters"]]
+    return files
+
+
+def _cells(notebook: Path) -> list[dict]:
+    return json.loads(notebook.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_there_are_chapters() -> None:
+    assert CHAPTERS, "chapters/ holds no notebook"
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists() -> None:
+    toc = _toc_files()
+    for notebook in CHAPTERS:
+        assert f"chapters/{notebook.stem}" in toc, f"{notebook.name} is missing from _toc.yml"
+    for entry in toc:
+        matches = list(ROOT.glob(entry + ".*"))
+        assert matches, f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_chapters_are_in_teaching_order() -> None:
+    numbers = [int(f.split("/")[1][:2]) for f in _toc_files() if f.startswith("chapters/")]
+    assert numbers == sorted(numbers)
+
+
+def test_repository_url_is_one_setting_that_badges_and_setup_cells_agree_with() -> None:
+    url = CONFIG["repository"]["url"].rstrip("/")
+    branch = CONFIG["repository"]["branch"]
+    match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+)", url)
+    assert match, f"repository.url {url!r} is not a GitHub repository URL"
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    for notebook in CHAPTERS:
+        text = "\n".join(_source(c) for c in _cells(notebook))
+        badge = f"https://colab.research.google.com/github/{match.group(1)}/blob/{branch}/chapters/{notebook.name}"
+        assert badge in text, f"{notebook.name}: Colab badge must link to {badge}"
+        assert f"git+{url}" in text, f"{notebook.name}: setup cell must install from {url}"
+        every_url = set(re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+?)(?:/blob|\"|$|\s)", text))
+        assert every_url <= {match.group(1)}, f"{notebook.name} names another repository: {every_url}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_is_committed_cleanly_executed(notebook: Path) -> None:
+    cells = _cells(notebook)
+    assert cells[0]["cell_type"] == "markdown" and _source(cells[0]).startswith("# "), "title first"
+    code = [c for c in cells if c["cell_type"] == "code" and _source(c).strip()]
+    assert 'if "google.colab" in sys.modules' in _source(code[0]), "first code cell is the Colab setup"
+    assert any("describe_run(" in _source(c) for c in code[:3]), "run header printed near the top"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), "re-run top to bottom in a fresh kernel"
+    host_path = re.compile(r"(/work/|/root/|/home/\w|/tmp/)")
+    for cell in code:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", f"stored error: {output.get('ename')}"
+            text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}).get("text/plain", ""))
+            assert not host_path.search(text), f"an output shows a path of this machine: {text[:200]}"
+            assert "image/svg+xml" not in output.get("data", {}), "SVG outputs defeat nbval; use PNG"
+
+
+def test_book_builds_with_warnings_as_errors(built_book: Path) -> None:
+    for notebook in CHAPTERS:
+        page = (built_book / "chapters" / f"{notebook.stem}.html").read_text()
+        assert "<img" in page, f"{notebook.name} renders without figures"
+    first = (built_book / "chapters" / f"{CHAPTERS[0].stem}.html").read_text()
+    assert "_static/mathjax/" in first, "MathJax must be served locally (offline readers)"

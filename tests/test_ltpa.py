@@ -1,0 +1,102 @@
+"""LTPA (attn_helpers/ltpa.py): the compatibility functions against plain tensor ops."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attn_helpers.ltpa import COMPATIBILITIES, LTPAAttention, LTPAVGG
+
+
+@pytest.fixture
+def features() -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    return torch.randn(3, 8, 4, 6, dtype=torch.float64), torch.randn(3, 8, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("compatibility", COMPATIBILITIES)
+def test_estimator_matches_formula(features, compatibility: str) -> None:
+    local, g = features
+    m = LTPAAttention(8, compatibility).double()
+    attended, a, c = m(local, g)
+    b = local.shape[0]
+    for n in range(b):
+        vectors = local[n].reshape(8, -1).T  # (positions, C): l_i
+        if compatibility == "parametrised":
+            u = m.u.weight.reshape(8)
+            scores = (vectors + g[n]) @ u  # <u, l_i + g>
+        else:
+            scores = vectors @ g[n]  # <l_i, g>
+        weights = torch.exp(scores - scores.max())
+        weights = weights / weights.sum()
+        torch.testing.assert_close(c[n].reshape(-1), scores)
+        torch.testing.assert_close(a[n].reshape(-1), weights)
+        torch.testing.assert_close(attended[n], weights @ vectors)
+    assert a.shape == (3, 4, 6)
+    torch.testing.assert_close(a.sum(dim=(1, 2)), torch.ones(3, dtype=torch.float64))
+
+
+def test_estimator_gradients(features) -> None:
+    local, g = (t.clone().requires_grad_() for t in features)
+    m = LTPAAttention(8).double()
+    assert torch.autograd.gradcheck(lambda l_, g_: m(l_, g_)[0], (local, g))
+
+
+@pytest.mark.parametrize("compatibility", COMPATIBILITIES)
+def test_model_shapes_train_and_eval(compatibility: str) -> None:
+    torch.manual_seed(0)
+    model = LTPAVGG(5, widths=(4, 8, 8, 16), compatibility=compatibility)
+    x = torch.randn(2, 3, 32, 48)  # non-square
+    for train in (True, False):
+        model.train(train)
+        logits, maps = model.forward_with_attention(x)
+        assert logits.shape == (2, 5)
+        assert [tuple(m.shape) for m in maps] == [(2, 16, 24), (2, 8, 12), (2, 4, 6)]
+        for m in maps:
+            torch.testing.assert_close(m.sum(dim=(1, 2)), torch.ones(2))
+    model.keep_maps = True
+    model(x)
+    assert len(model.last_attention) == 3
+    logits.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_model_uses_the_attended_features_only() -> None:
+    """The classifier input is [g_a^1; g_a^2; g_a^3] recomputed by hand from the parts."""
+    torch.manual_seed(0)
+    model = LTPAVGG(3, widths=(4, 8, 8, 8), compatibility="dot").double().eval()
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
+    h = model.stages[0](x)
+    locals_ = []
+    for stage in model.stages[1:]:
+        h = stage(model.pool(h))
+        locals_.append(h)
+    g = model.global_fc(model.pool(h).mean(dim=(2, 3)))
+    parts = []
+    for local, proj in zip(locals_, model.projections):
+        local = proj(local)
+        a = torch.softmax((local * g[:, :, None, None]).sum(1).flatten(1), dim=1)
+        parts.append(torch.einsum("bp,bcp->bc", a, local.flatten(2)))
+    expected = model.classifier(torch.cat(parts, dim=1))
+    torch.testing.assert_close(model(x), expected)
+
+
+def test_bad_input_names_the_argument(features) -> None:
+    local, g = features
+    m = LTPAAttention(8)
+    with pytest.raises(ValueError, match="global_features"):
+        m(local.float(), torch.randn(3, 16))
+    with pytest.raises(ValueError, match="global_features"):
+        m(local.float(), torch.randn(2, 8))
+    with pytest.raises(ValueError, match="local_features"):
+        m(torch.randn(3, 4, 4, 6), torch.randn(3, 8))
+    with pytest.raises(ValueError, match="local_features must be 4-D"):
+        m(torch.randn(3, 8, 4), torch.randn(3, 8))
+    with pytest.raises(ValueError, match="compatibility"):
+        LTPAAttention(8, "cosine")
+    with pytest.raises(ValueError, match="widths"):
+        LTPAVGG(10, widths=(8, 8, 8))
+    with pytest.raises(ValueError, match="num_classes"):
+        LTPAVGG(1)
+    with pytest.raises(ValueError, match="x must have shape"):
+        LTPAVGG(10, widths=(4, 4, 4, 4))(torch.randn(1, 3, 20, 20))

@@ -1,0 +1,100 @@
+"""Tests of attn_helpers.selective_kernel against the SK paper's split-fuse-select equations."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import attn_helpers as ah
+
+
+def reference_sk(sk: ah.SelectiveKernel, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split, fuse, select written out with functional ops; returns (V, weights (B, M, C))."""
+    U = []
+    for m, branch in enumerate(sk.branches):
+        conv, bn = branch[0], branch[1]
+        y = F.conv2d(x, conv.weight, stride=conv.stride, padding=m + 1, dilation=m + 1, groups=sk.groups)
+        y = F.batch_norm(y, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias,
+                         training=sk.training, eps=bn.eps)
+        U.append(torch.clamp(y, min=0))
+    s = sum(U).mean(dim=(2, 3))  # (B, C) global average pooling of the fused map
+    lin, bn = sk.fc_z[0], sk.fc_z[1]
+    z = F.batch_norm(s @ lin.weight.T, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias,
+                     training=sk.training, eps=bn.eps)
+    z = torch.clamp(z, min=0)  # (B, d)
+    C = sk.out_channels
+    logits = torch.stack([z @ sk.fc_select.weight[m * C:(m + 1) * C].T for m in range(sk.num_branches)], 1)
+    e = torch.exp(logits - logits.max(dim=1, keepdim=True).values)
+    a = e / e.sum(dim=1, keepdim=True)  # softmax across branches, per channel
+    V = sum(a[:, m, :, None, None] * U[m] for m in range(sk.num_branches))
+    return V, a
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_matches_paper_equations_float64_with_gradients(train, stride):
+    torch.manual_seed(0)
+    sk = ah.SelectiveKernel(8, 16, stride=stride, groups=4, min_channels=6).double()
+    sk.eval()
+    with torch.no_grad():  # non-trivial running statistics for the eval-mode check
+        for module in sk.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    sk.train(train)
+    sk.keep_maps = True
+    x = torch.randn(3, 8, 9, 6, dtype=torch.float64, requires_grad=True)  # non-square
+    ref, a_ref = reference_sk(sk, x)
+    out = sk(x)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(sk.last_branch_weights, a_ref.detach())
+    g = torch.autograd.grad(out.square().sum(), [x, sk.fc_select.weight])
+    g_ref = torch.autograd.grad(ref.square().sum(), [x, sk.fc_select.weight])
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b)
+    assert out.shape == (3, 16, -(-9 // stride), -(-6 // stride))
+
+
+def test_branch_weights_sum_to_one_per_channel():
+    torch.manual_seed(0)
+    for branches in (2, 3):
+        sk = ah.SelectiveKernel(16, num_branches=branches)
+        sk.keep_maps = True
+        sk(torch.randn(4, 16, 8, 8))
+        a = sk.last_branch_weights
+        assert a.shape == (4, branches, 16)
+        torch.testing.assert_close(a.sum(dim=1), torch.ones(4, 16))
+        assert (a > 0).all()
+
+
+def test_paper_defaults():
+    sk = ah.SelectiveKernel(64)
+    assert sk.num_branches == 2 and sk.d == 32  # d = max(C / 16, L = 32)
+    assert ah.SelectiveKernel(1024, groups=32).d == 64
+    assert sk.groups == 32
+    assert sk.branches[1][0].dilation == (2, 2) and sk.branches[1][0].kernel_size == (3, 3)
+    assert ah.sk_groups(32, 16, 16) == 16 and ah.sk_groups(32, 16, 32) == 16 and ah.sk_groups(4, 6, 6) == 2
+    assert sk.last_branch_weights is None
+
+
+def test_bad_input():
+    sk = ah.SelectiveKernel(16)
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        sk(torch.randn(16, 8, 8))
+    with pytest.raises(ValueError, match=r"x must have shape \(\*, 16, \*, \*\)"):
+        sk(torch.randn(2, 8, 8, 8))
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        sk("image")
+    with pytest.raises(ValueError, match="num_branches"):
+        ah.SelectiveKernel(16, num_branches=1)
+    with pytest.raises(ValueError, match="in_channels"):
+        ah.SelectiveKernel(0)
+    with pytest.raises(ValueError, match="groups"):
+        ah.SelectiveKernel(16, groups=0)
+    with pytest.raises(ValueError, match="stride"):
+        ah.SelectiveKernel(16, stride=0)
+    with pytest.raises(ValueError, match="rd_ratio"):
+        ah.SelectiveKernel(16, rd_ratio=-1.0)
+    with pytest.raises(ValueError, match="min_channels"):
+        ah.SelectiveKernel(16, min_channels=0)

@@ -1,0 +1,82 @@
+"""Tests of attn_helpers.vision.budget: parameter and FLOP counts, the training harness, the table."""
+
+import pytest
+import torch
+from torch import nn
+
+import attn_helpers as ah
+
+
+def test_count_parameters_by_hand():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 2))
+    assert ah.count_parameters(model) == (3 * 4 * 9 + 4) + (4 * 2 + 2)
+    model[1].weight.requires_grad_(False)
+    assert ah.count_parameters(model) == 3 * 4 * 9 + 4 + 2
+    assert ah.count_parameters(model, trainable_only=False) == 3 * 4 * 9 + 4 + 10
+
+
+def test_count_flops_matches_closed_form():
+    # conv: 2 * C_out * H_out * W_out * C_in * k * k; linear: 2 * in * out
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+    assert ah.count_flops(model, (3, 6, 10)) == 2 * 8 * 6 * 10 * 3 * 9 + 2 * 8 * 5
+
+
+def test_count_flops_se_adds_its_two_fc_layers_and_keeps_mode():
+    base, se = ah.ResNetCifar(10), ah.ResNetCifar(10, block_attention=ah.SqueezeExcite)
+    extra = ah.count_flops(se, (3, 16, 16)) - ah.count_flops(base, (3, 16, 16))
+    assert extra == sum(2 * 2 * c * max(1, round(c / 16)) for c in (16, 32, 64))
+    se.train()
+    ah.count_flops(se, (3, 16, 16))
+    assert se.training
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return ah.vision_data("offline", ah.get_profile("smoke"), canvas_size=16, digit_size=8,
+                          n_train=64, n_test=32, batch_size=32)
+
+
+def test_train_and_evaluate_row_and_reproducibility(tiny_data):
+    rows = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = ah.ResNetCifar(10, widths=(4, 8, 8))
+        rows.append(ah.train_and_evaluate("tiny", model, tiny_data, epochs=2, lr=0.05, device="cpu", progress=False))
+    row = rows[0]
+    assert row.name == "tiny" and row.device == "cpu" and 0 <= row.accuracy <= 1
+    assert row.params == ah.count_parameters(model) and row.flops == ah.count_flops(model, (3, 16, 16))
+    assert row.train_seconds > 0 and row.history.epochs == 2
+    assert rows[0].accuracy == rows[1].accuracy  # same seed, same batch order
+    assert rows[0].history.train_loss == rows[1].history.train_loss
+
+
+def test_results_table(tiny_data):
+    a = ah.ResultRow("baseline", 0.5, 1000, 2_000_000, 1.0, "cpu")
+    b = ah.ResultRow("SE", 0.55, 1100, 2_100_000, 1.2, "cpu")
+    table = ah.results_table([a, b], baseline="baseline")
+    lines = table.splitlines()
+    assert lines[0].startswith("| model | test acc | Δ acc (pts)")
+    assert lines[3] == "| SE | 0.5500 | +5.0 | 1,100 | 2.10 | 1.2 | cpu |"
+    assert "Δ" not in ah.results_table([a])
+
+
+def test_bad_input(tiny_data):
+    model = ah.ResNetCifar(10, widths=(4, 8, 8))
+    with pytest.raises(ValueError, match="input_shape"):
+        ah.count_flops(model, (16, 16))
+    with pytest.raises(TypeError, match="model"):
+        ah.count_parameters("resnet")
+    with pytest.raises(TypeError, match="model"):
+        ah.count_flops(None, (3, 8, 8))
+    with pytest.raises(ValueError, match="epochs"):
+        ah.train_and_evaluate("x", model, tiny_data, epochs=0, lr=0.1, device="cpu")
+    with pytest.raises(ValueError, match="lr"):
+        ah.train_and_evaluate("x", model, tiny_data, epochs=1, lr=-1.0, device="cpu")
+    with pytest.raises(ValueError, match="optimizer"):
+        ah.train_and_evaluate("x", model, tiny_data, epochs=1, lr=0.1, device="cpu", optimizer="lbfgs")
+    with pytest.raises(TypeError, match="data"):
+        ah.train_and_evaluate("x", model, [1, 2], epochs=1, lr=0.1, device="cpu")
+    with pytest.raises(ValueError, match="rows"):
+        ah.results_table([])
+    with pytest.raises(ValueError, match="baseline"):
+        ah.results_table([ah.ResultRow("a", 0.1, 1, 1, 1.0, "cpu")], baseline="b")

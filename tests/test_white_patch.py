@@ -1,0 +1,72 @@
+"""The white-patch images of the case study (attn_helpers/data/white_patch.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import attn_helpers as ah
+from attn_helpers.data import white_patch
+from attn_helpers.data.white_patch import WhitePatchImages, make_white_patch_images
+
+
+def test_offline_images_labels_and_boxes() -> None:
+    data = make_white_patch_images(64, image_size=24, patch_size=6, seed=3)
+    assert data.images.shape == (64, 3, 24, 24) and data.images.dtype == torch.uint8
+    assert 0.2 < data.labels.mean().item() < 0.8
+    for i in range(64):
+        image, label = data[i]
+        assert image.shape == (3, 24, 24) and -1.0 <= image.min() and image.max() <= 1.0
+        x0, y0, x1, y1 = data.boxes[i].int().tolist()
+        if label:
+            assert (x1 - x0, y1 - y0) == (6, 6)
+            assert torch.all(image[:, y0:y1, x0:x1] == (255 - 128) / 128)
+        else:
+            assert data.boxes[i].tolist() == [-1, -1, -1, -1]
+    batch, labels = data[torch.arange(5)]
+    assert batch.shape == (5, 3, 24, 24) and torch.equal(labels, data.labels[:5])
+    assert torch.equal(data.has_patch, data.labels > 0.5)
+
+
+def test_deterministic_and_train_test_differ() -> None:
+    a = make_white_patch_images(8, image_size=16, patch_size=4, seed=1)
+    b = make_white_patch_images(8, image_size=16, patch_size=4, seed=1)
+    c = make_white_patch_images(8, image_size=16, patch_size=4, seed=1, source="test")
+    assert torch.equal(a.images, b.images) and torch.equal(a.boxes, b.boxes)
+    assert not torch.equal(a.images, c.images)
+
+
+def test_batch_loader_serves_it() -> None:
+    data = make_white_patch_images(10, image_size=16, patch_size=4)
+    loader = ah.batch_loader(data, 4, shuffle=False)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 3, 16, 16) and y.dtype == torch.float32
+
+
+def test_stl10_route_uses_given_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FakeSTL:
+        data = np.full((12, 3, 96, 96), 7, dtype=np.uint8)
+
+        def __len__(self) -> int:
+            return 12
+
+    monkeypatch.setattr(white_patch, "fetch_torchvision_dataset", lambda *a, **k: FakeSTL())
+    train, test = white_patch.white_patch_stl10("unused", n_train=8, n_test=4)
+    assert isinstance(train, WhitePatchImages) and len(train) == 8 and len(test) == 4
+    patched = train.has_patch
+    assert (train.images[~patched] == 7).all()
+    assert ((train.images == 255).flatten(1).sum(1)[patched] == 3 * 16 * 16).all()
+    with pytest.raises(ValueError, match="n_train"):
+        white_patch.white_patch_stl10("unused", n_train=10, n_test=4)
+
+
+def test_bad_input_names_the_argument() -> None:
+    with pytest.raises(ValueError, match="n must"):
+        make_white_patch_images(0)
+    with pytest.raises(ValueError, match="patch_size"):
+        make_white_patch_images(4, image_size=16, patch_size=16)
+    with pytest.raises(ValueError, match="image_size"):
+        make_white_patch_images(4, image_size=4)
+    with pytest.raises(ValueError, match="source"):
+        make_white_patch_images(4, source="val")
