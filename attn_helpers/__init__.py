@@ -48,6 +48,7 @@ from .data import (
 )
 from .device import choose_device
 from .efficient_channel import EfficientChannelAttention, eca_kernel_size
+from .keep_maps import set_keep_maps
 from .masking import check_mask, combine_masks, lengths_to_mask, masked_softmax, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding, sinusoidal_encoding
@@ -120,6 +121,7 @@ __all__ = [
     "make_cluttered_digits",
     "results_table",
     "se_hidden_channels",
+    "set_keep_maps",
     "sk_groups",
     "train_and_evaluate",
     "vision_data",

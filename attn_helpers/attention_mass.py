@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from .keep_maps import set_keep_maps
 from .validation import check_choice, check_tensor
 
 __all__ = [
@@ -141,12 +142,6 @@ def summarise_attention_mass(
     return MassSummary(mass=mass.mean().item(), area=area.mean().item(), n=int(mass.numel()))
 
 
-def _set_keep_maps(model: nn.Module, keep: bool) -> None:
-    for module in model.modules():
-        if isinstance(getattr(module, "keep_maps", None), bool):
-            module.keep_maps = keep
-
-
 @torch.no_grad()
 def collect_attention_maps(
     model: nn.Module,
@@ -170,7 +165,7 @@ def collect_attention_maps(
     device = param.device if param is not None else torch.device("cpu")
     was_training = model.training
     model.eval()
-    _set_keep_maps(model, True)
+    set_keep_maps(model, True)
     gathered: list[list[torch.Tensor]] = []
     seen = 0
     try:
@@ -185,7 +180,7 @@ def collect_attention_maps(
                 store.append(m.detach().float().cpu())
             seen += images.shape[0]
     finally:
-        _set_keep_maps(model, False)
+        set_keep_maps(model, False)
         model.train(was_training)
     out = [torch.cat(store) for store in gathered]
     return [m[:max_images] for m in out] if max_images is not None else out

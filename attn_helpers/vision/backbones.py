@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ..keep_maps import set_keep_maps
 from ..validation import check_choice, check_tensor
 
 __all__ = ["ATTENTION_POSITIONS", "BasicBlock", "ResNetCifar", "VGGCifar"]
@@ -43,6 +44,17 @@ def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
     if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
         raise ValueError(f"{name} must be a non-empty sequence of positive ints, got {values!r}")
     return values
+
+
+def _run_stages(x: torch.Tensor, stages: nn.ModuleList, stage_attention: nn.ModuleList) -> list[torch.Tensor]:
+    # Each stage, then the attention module that follows it (if any); every stage's output.
+    outputs = []
+    for i, stage in enumerate(stages):
+        x = stage(x)
+        if i < len(stage_attention):
+            x = stage_attention[i](x)
+        outputs.append(x)
+    return outputs
 
 
 class BasicBlock(nn.Module):
@@ -170,14 +182,7 @@ class ResNetCifar(nn.Module):
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of every stage (after its stage attention), a list of (B, C_i, H_i, W_i)."""
         check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
-        x = self.stem(x)
-        outputs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i < len(self.stage_attention):
-                x = self.stage_attention[i](x)
-            outputs.append(x)
-        return outputs
+        return _run_stages(self.stem(x), self.stages, self.stage_attention)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.forward_stages(x)[-1]
@@ -197,9 +202,7 @@ class ResNetCifar(nn.Module):
 
     def set_keep_maps(self, keep: bool = True) -> None:
         """Set ``keep_maps`` on every submodule that has it, so they store their last attention map."""
-        for module in self.modules():
-            if isinstance(getattr(module, "keep_maps", None), bool):
-                module.keep_maps = keep
+        set_keep_maps(self, keep)
 
 
 class VGGCifar(nn.Module):
@@ -260,13 +263,7 @@ class VGGCifar(nn.Module):
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of every stage, a list of (B, C_i, H_i, W_i)."""
         check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
-        outputs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i < len(self.stage_attention):
-                x = self.stage_attention[i](x)
-            outputs.append(x)
-        return outputs
+        return _run_stages(x, self.stages, self.stage_attention)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_stages(x)[-1].mean(dim=(2, 3)))
