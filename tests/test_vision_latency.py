@@ -37,6 +37,24 @@ def test_backward_really_runs() -> None:
     assert seen == [model.conv.weight.shape]
 
 
+class LayoutRecorder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.layouts: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.layouts.append(x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+        return self.conv(x)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_times_in_the_layout_training_uses(channels_last: bool) -> None:
+    model = LayoutRecorder()
+    time_forward_backward(model, (3, 6, 6), batch_size=2, repeats=1, warmup=0, channels_last=channels_last)
+    assert model.layouts == [channels_last]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -25,6 +25,7 @@ def time_forward_backward(
     device: torch.device | str = "cpu",
     repeats: int = 10,
     warmup: int = 3,
+    channels_last: bool = True,
 ) -> float:
     """Median seconds of ``model(x).sum().backward()`` on a random batch, in train mode.
 
@@ -34,9 +35,11 @@ def time_forward_backward(
         batch_size: images per timed step.
         repeats: timed steps; the median is returned (robust to a stray slow step).
         warmup: untimed steps first (allocator, cuDNN autotuning, lazy init).
+        channels_last: use the channels-last memory format for 4-D inputs, the layout
+            :func:`attn_helpers.train_and_evaluate` trains in (on CPU as well as CUDA).
 
-    On CUDA the step runs in channels-last layout under autocast, as ``ah.fit`` trains,
-    and the device is synchronised around every timed step.
+    On CUDA the step runs under autocast, as ``ah.fit`` trains, and the device is
+    synchronised around every timed step.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -50,7 +53,7 @@ def time_forward_backward(
     device = torch.device(device)
     model.to(device).train()
     x = torch.randn(batch_size, *shape, device=device)
-    if device.type == "cuda" and x.dim() == 4:
+    if channels_last and x.dim() == 4:
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     times = []
