@@ -47,9 +47,9 @@ def test_train_and_evaluate_row_and_reproducibility(tiny_data):
     assert row.params == ah.count_parameters(model) and row.flops == ah.count_flops(model, (3, 16, 16))
     assert row.train_seconds > 0 and row.history.epochs == 2
     # Same seed, same batch order: the runs agree up to the order of float reductions in
-    # multi-threaded CPU kernels (a different batch order would differ by ~1e-2).
+    # multi-threaded CPU kernels (measured here: up to 1.2e-5 relative).
     assert abs(rows[0].accuracy - rows[1].accuracy) <= 1 / 32  # at most one test image
-    assert rows[0].history.train_loss == pytest.approx(rows[1].history.train_loss, rel=1e-5)
+    assert rows[0].history.train_loss == pytest.approx(rows[1].history.train_loss, rel=1e-3)
 
 
 def test_results_table(tiny_data):
