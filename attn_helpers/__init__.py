@@ -30,6 +30,15 @@ from .bam import BAM, BAM_COMBINES
 from .cbam import CBAM, CBAM_ORDERS, ChannelAttention, SpatialAttention
 from .ltpa import COMPATIBILITIES, LTPAAttention, LTPAVGG
 from .data import (
+    CUE_COLOURS,
+    ClutteredDigits,
+    CuedDigits,
+    OFFLINE_TASKS,
+    VisionData,
+    batch_loader,
+    make_cluttered_digits,
+    make_cued_digits,
+    vision_data,
     WhitePatchImages,
     make_white_patch_images,
     white_patch_stl10,
@@ -56,6 +65,7 @@ from .scoring import AdditiveAttention, DotProductAttention, check_qkv
 from .transformer import TransformerEncoder, TransformerEncoderBlock
 from .plotting import plot_history, show_heatmaps
 from .profile import PROFILE_ENV_VAR, PROFILE_NAMES, RunProfile, describe_run, get_profile
+from .paired import PairedDifference, paired_difference, paired_table
 from .seed import seed_everything
 from .selective_kernel import SelectiveKernel, sk_groups
 from .squeeze_excite import SE_GATES, SE_POOLINGS, SqueezeExcite, se_hidden_channels
@@ -63,24 +73,28 @@ from .training import History, accuracy, evaluate, fit
 from .vision import (
     ATTENTION_POSITIONS,
     BasicBlock,
-    ClutteredDigits,
     ResNetCifar,
     ResultRow,
     VGGCifar,
-    VisionData,
-    batch_loader,
     count_flops,
     count_parameters,
-    make_cluttered_digits,
     results_table,
     time_forward_backward,
     train_and_evaluate,
-    vision_data,
+    train_paired,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PairedDifference",
+    "paired_difference",
+    "paired_table",
+    "train_paired",
+    "CUE_COLOURS",
+    "CuedDigits",
+    "OFFLINE_TASKS",
+    "make_cued_digits",
     "time_forward_backward",
     "EfficientChannelAttention",
     "eca_kernel_size",

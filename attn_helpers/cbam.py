@@ -18,6 +18,10 @@ of the paper's equations, and why:
   scale of the incoming features, which is what lets it train from the first epoch in
   the short runs of this book. ``batchnorm=False`` gives the paper's exact equation.
 * the MLP's linear layers have biases (the paper writes ``W1(W0 x)`` without them).
+* the official code's ResNet zero-initialises the spatial gate's BatchNorm scale, so every
+  spatial gate starts as the uniform ``sigmoid(0) = 0.5`` and only departs from it as it
+  learns; with the default scale 1 each gate starts as a random mask. ``zero_init=True``
+  gives the official start; chapter 6 trains both and says which default it keeps.
 
 The pooled maps are concatenated in the paper's order ``[mean; max]`` (the official code
 uses ``[max; mean]``; the convolution learns either, only pretrained weights care).
@@ -105,18 +109,24 @@ class SpatialAttention(nn.Module):
         kernel_size: k of the k x k convolution (paper: 7; odd, so the map keeps its size).
         batchnorm: follow the official code (conv without bias, then BatchNorm); ``False``
             is the paper's equation (conv with bias, no normalisation).
+        zero_init: start the BatchNorm scale at 0, so the gate starts uniform at 0.5, as the
+            official code does.
 
     Shapes: input (B, C, H, W) -> output (B, C, H, W); ``gate(x)`` is (B, 1, H, W).
     With ``keep_maps = True`` the last gate is kept, detached, in ``last_spatial_map``.
     """
 
-    def __init__(self, kernel_size: int = 7, *, batchnorm: bool = True) -> None:
+    def __init__(self, kernel_size: int = 7, *, batchnorm: bool = True, zero_init: bool = False) -> None:
         super().__init__()
         _check_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep the map's size, got {kernel_size}")
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not batchnorm)
         self.norm = nn.BatchNorm2d(1) if batchnorm else nn.Identity()
+        if zero_init:  # the gate starts uniform at 0.5 (official code); needs the BN's scale
+            if not batchnorm:
+                raise ValueError("zero_init=True needs batchnorm=True (it zeroes the BatchNorm scale)")
+            nn.init.zeros_(self.norm.weight)
         self.keep_maps = False
         self.last_spatial_map: torch.Tensor | None = None
 
@@ -142,7 +152,7 @@ class CBAM(nn.Module):
         kernel_size: size of the spatial convolution (paper: 7).
         order: ``"channel-spatial"`` (the paper's), ``"spatial-channel"`` (its order
             ablation), or a single gate: ``"channel"`` or ``"spatial"``.
-        batchnorm: see :class:`SpatialAttention`.
+        batchnorm, zero_init: see :class:`SpatialAttention`.
 
     Shapes: (B, C, H, W) -> (B, C, H, W). Set ``keep_maps = True`` to keep the gates of the
     last forward pass in ``last_gate`` (B, C, 1, 1) and ``last_spatial_map`` (B, 1, H, W).
@@ -156,13 +166,14 @@ class CBAM(nn.Module):
         *,
         order: str = "channel-spatial",
         batchnorm: bool = True,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
         self.order = check_choice("order", order, CBAM_ORDERS)
         self.channel = ChannelAttention(channels, reduction) if order != "spatial" else None
         if order == "spatial":
             check_reduction(channels, reduction)
-        self.spatial = SpatialAttention(kernel_size, batchnorm=batchnorm) if order != "channel" else None
+        self.spatial = SpatialAttention(kernel_size, batchnorm=batchnorm, zero_init=zero_init) if order != "channel" else None
         self.channels = channels
 
     @property

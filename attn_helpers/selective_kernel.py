@@ -58,6 +58,11 @@ class SelectiveKernel(nn.Module):
         groups: cardinality ``G`` of the grouped convolutions (see :func:`sk_groups`).
         rd_ratio: ``1 / r`` of the fuse layer, ``r = 16``.
         min_channels: ``L``, the floor of ``d``, 32 in the paper.
+        select: ``False`` turns selection off: every branch gets the fixed weight ``1 / M``
+            (the same grouped, dilated convolutions, summed evenly). That is the control
+            that separates SK's *attention over kernels* from its multi-branch grouped
+            convolutions; the fuse layers are still built, so both variants start from the
+            same weights after the same seed.
 
     Shapes: input (B, C_in, H, W) -> output (B, C, H / stride, W / stride). With
     ``keep_maps = True`` the last branch weights are kept, detached, in
@@ -74,6 +79,7 @@ class SelectiveKernel(nn.Module):
         groups: int = 32,
         rd_ratio: float = 1 / 16,
         min_channels: int = 32,
+        select: bool = True,
     ) -> None:
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels
@@ -99,6 +105,7 @@ class SelectiveKernel(nn.Module):
         )
         self.fc_z = nn.Sequential(nn.Linear(out_channels, self.d, bias=False), nn.BatchNorm1d(self.d), nn.ReLU(inplace=True))
         self.fc_select = nn.Linear(self.d, num_branches * out_channels, bias=False)  # stacked A, B, ...
+        self.select = bool(select)
         self.keep_maps = False
         self.last_branch_weights: torch.Tensor | None = None
 
@@ -112,11 +119,14 @@ class SelectiveKernel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
         feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # (B, M, C, H', W')
-        a = self.branch_weights(feats)  # (B, M, C)
+        if self.select:
+            a = self.branch_weights(feats)  # (B, M, C)
+        else:  # the control: fixed equal weights, no dependence on the input
+            a = feats.new_full((feats.shape[0], self.num_branches, self.out_channels), 1 / self.num_branches)
         if self.keep_maps:
             self.last_branch_weights = a.detach()
         return (feats * a[:, :, :, None, None]).sum(dim=1)  # (B, C, H', W')
 
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
-                f"num_branches={self.num_branches}, groups={self.groups}, d={self.d}")
+                f"num_branches={self.num_branches}, groups={self.groups}, d={self.d}, select={self.select}")

@@ -1,5 +1,14 @@
-"""Datasets: the offline/real data contract and the chapters' synthetic data."""
+"""Datasets, one home for all: the offline/real data contract, the chapters' synthetic data
+and the vision loaders."""
 
+from .digits import (
+    CUE_COLOURS,
+    DIGIT_SOURCES,
+    ClutteredDigits,
+    CuedDigits,
+    make_cluttered_digits,
+    make_cued_digits,
+)
 from .regression1d import RegressionData, make_regression_data, target_function
 from .sequences import LookupData, ReversalData, make_lookup_task, make_reversal_task
 from .white_patch import WhitePatchImages, make_white_patch_images, white_patch_stl10
@@ -10,8 +19,20 @@ from .routes import (
     choose_data_route,
     fetch_torchvision_dataset,
 )
+from .vision import OFFLINE_TASKS, REAL_DATASETS, VisionData, batch_loader, vision_data
 
 __all__ = [
+    "CUE_COLOURS",
+    "DIGIT_SOURCES",
+    "OFFLINE_TASKS",
+    "REAL_DATASETS",
+    "ClutteredDigits",
+    "CuedDigits",
+    "VisionData",
+    "batch_loader",
+    "make_cluttered_digits",
+    "make_cued_digits",
+    "vision_data",
     "WhitePatchImages",
     "make_white_patch_images",
     "white_patch_stl10",

@@ -7,7 +7,10 @@
   ``block_conv`` replaces each block's first 3x3 conv-BN-ReLU (SK).
 * :class:`VGGCifar`: a plain VGG-style stack of conv-BN-ReLU stages (for LTPA).
 
-``None`` everywhere gives the baseline. Every factory is called with the channel
+``None`` everywhere gives the baseline. Attention modules are built off the backbone's
+random stream (:func:`build_off_stream`): after the same ``torch.manual_seed``, a network
+with a module and one without share every backbone weight, so a paired comparison
+measures the module, not a different initialisation. Every factory is called with the channel
 count of the place it goes (``block_attention(channels)``), so any module class whose
 first argument is the channel count works, e.g. ``block_attention=ah.SqueezeExcite``
 or ``functools.partial(ah.SqueezeExcite, rd_ratio=1/4)``.
@@ -23,7 +26,7 @@ from torch import nn
 from ..keep_maps import set_keep_maps
 from ..validation import check_choice, check_tensor
 
-__all__ = ["ATTENTION_POSITIONS", "BasicBlock", "ResNetCifar", "VGGCifar"]
+__all__ = ["ATTENTION_POSITIONS", "BasicBlock", "ResNetCifar", "VGGCifar", "build_off_stream"]
 
 ATTENTION_POSITIONS = ("standard", "pre", "post", "identity")
 
@@ -37,6 +40,21 @@ def _conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Se
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+def build_off_stream(factory: Callable[..., nn.Module], *args: object, **kwargs: object) -> nn.Module:
+    """Call ``factory(*args, **kwargs)`` without consuming the global random stream.
+
+    An attention module built between two backbone layers would otherwise draw its initial
+    weights from the same random stream as the backbone, so every later layer of a network
+    *with* the module would start from different weights than the same layer *without* it,
+    and a comparison of the two would mix the module's effect with a different
+    initialisation. Built here, under a forked (saved and restored) CPU random state, the
+    module gets its own deterministic weights and the backbone's layers are identical,
+    weight for weight, in every variant built after the same ``torch.manual_seed``.
+    """
+    with torch.random.fork_rng(devices=[]):
+        return factory(*args, **kwargs)
 
 
 def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
@@ -88,7 +106,9 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.position = check_choice("attention_position", attention_position, ATTENTION_POSITIONS)
         self.in_channels = in_channels
-        self.conv1 = (conv(in_channels, out_channels, stride=stride) if conv is not None
+        # A replacement conv (SK) is built off the backbone's random stream, so the layers
+        # after it start as in the plain network; the plain conv-BN-ReLU is drawn in turn.
+        self.conv1 = (build_off_stream(conv, in_channels, out_channels, stride=stride) if conv is not None
                       else _conv_bn_relu(in_channels, out_channels, stride))
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
@@ -99,7 +119,7 @@ class BasicBlock(nn.Module):
                 nn.BatchNorm2d(out_channels),
             )
         att_channels = in_channels if self.position == "pre" else out_channels
-        self.attention = attention(att_channels) if attention is not None else None
+        self.attention = build_off_stream(attention, att_channels) if attention is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         att = self.attention if self.attention is not None else nn.Identity()
@@ -176,7 +196,7 @@ class ResNetCifar(nn.Module):
                 previous = width
             self.stages.append(stage)
             if stage_attention is not None and i < len(widths) - 1:
-                self.stage_attention.append(stage_attention(width))
+                self.stage_attention.append(build_off_stream(stage_attention, width))
         self.head = nn.Linear(previous, num_classes)
 
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -250,12 +270,12 @@ class VGGCifar(nn.Module):
                 layers.append(_conv_bn_relu(previous, width))
                 previous = width
             if block_attention is not None:
-                layers.append(block_attention(width))
+                layers.append(build_off_stream(block_attention, width))
             if pool[i]:
                 layers.append(nn.MaxPool2d(2))
             self.stages.append(nn.Sequential(*layers))
             if stage_attention is not None and i < len(widths) - 1:
-                self.stage_attention.append(stage_attention(width))
+                self.stage_attention.append(build_off_stream(stage_attention, width))
         self.block_attention = block_attention is not None
         self.convs_per_stage = convs_per_stage
         self.head = nn.Linear(previous, num_classes)

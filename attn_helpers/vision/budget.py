@@ -15,7 +15,7 @@ For attention modules that is most of their *time* but little of their arithmeti
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -25,9 +25,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..seed import seed_everything
 from ..training import History, _loader_generators, accuracy, evaluate, fit
 from ..validation import check_choice, check_positive
-from .datasets import VisionData
+from ..data.vision import VisionData
 
-__all__ = ["ResultRow", "count_parameters", "count_flops", "train_and_evaluate", "results_table"]
+__all__ = ["ResultRow", "count_parameters", "count_flops", "train_and_evaluate", "train_paired", "results_table"]
 
 OPTIMIZERS = ("sgd", "adamw")
 
@@ -137,6 +137,51 @@ def train_and_evaluate(
     seconds = time.perf_counter() - started
     _, test_accuracy = evaluate(model, data.test_loader, nn.CrossEntropyLoss(), accuracy, channels_last=True)
     return ResultRow(name, test_accuracy, params, flops, seconds, str(device), history)
+
+
+def train_paired(
+    builders: Mapping[str, Callable[[], nn.Module]],
+    data: VisionData,
+    *,
+    seeds: Sequence[int],
+    epochs: int,
+    lr: float,
+    device: torch.device | str,
+    progress: bool = True,
+    **train_kwargs: object,
+) -> dict[str, list[ResultRow]]:
+    """Train every variant with every seed, paired: ``{name: [ResultRow per seed]}``.
+
+    For each seed, each builder is called right after ``torch.manual_seed(seed)``, so the
+    backbone layers the variants share start from identical weights (attention modules are
+    built off the backbone's random stream), and :func:`train_and_evaluate` gives every
+    variant the same batches in the same order. Feed the accuracies to
+    :func:`attn_helpers.paired_difference` / :func:`attn_helpers.paired_table`.
+
+    Args:
+        builders: variant name -> a function of no arguments returning a fresh model.
+        seeds: the seeds, e.g. ``range(3)``; the same for every variant.
+        epochs, lr, device, **train_kwargs: passed to :func:`train_and_evaluate`.
+        progress: one progress bar over all runs (per-epoch bars are off).
+    """
+    from tqdm.auto import tqdm
+
+    if not builders:
+        raise ValueError("builders must name at least one variant")
+    seeds = list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of non-negative ints, got {seeds!r}")
+    rows: dict[str, list[ResultRow]] = {name: [] for name in builders}
+    with tqdm(total=len(seeds) * len(builders), desc="paired runs", disable=not progress) as bar:
+        for seed in seeds:
+            for name, build in builders.items():
+                torch.manual_seed(seed)
+                model = build()
+                rows[name].append(train_and_evaluate(name, model, data, epochs=epochs, lr=lr, device=device,
+                                                     seed=seed, progress=False, **train_kwargs))
+                bar.set_postfix_str(f"{name}, seed {seed}: {rows[name][-1].accuracy:.3f}")
+                bar.update()
+    return rows
 
 
 def results_table(rows: Sequence[ResultRow], *, baseline: str | None = None) -> str:

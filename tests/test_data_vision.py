@@ -1,11 +1,12 @@
-"""Tests of attn_helpers.vision.datasets: cluttered digits, both routes' loaders."""
+"""Tests of attn_helpers.data.vision and .digits: cluttered digits, both routes' loaders."""
 
 import pytest
 import torch
 import urllib.error
 
 import attn_helpers as ah
-import attn_helpers.vision.datasets as vd
+import attn_helpers.data.digits as vd
+import attn_helpers.data.vision as vdata
 
 
 def test_cluttered_digits_boxes_scales_and_values():
@@ -89,7 +90,7 @@ def test_real_route_loaders_on_a_stand_in(monkeypatch, tmp_path):
         calls.append((name, kwargs.get("train")))
         return FakeCifar(train=kwargs["train"], transform=kwargs["transform"])
 
-    monkeypatch.setattr(vd, "fetch_torchvision_dataset", fake_fetch)
+    monkeypatch.setattr(vdata, "fetch_torchvision_dataset", fake_fetch)
     data = ah.vision_data("real", ah.get_profile("smoke"), root=tmp_path, batch_size=64, n_train=200, n_test=50)
     assert calls == [("CIFAR10", True), ("CIFAR10", False)]
     assert data.route == "real" and data.image_size == 32 and data.test_boxes is None
@@ -107,8 +108,8 @@ def test_real_route_failed_download_raises_clear_error(monkeypatch, tmp_path):
         def __init__(self, root, download, **kwargs):
             raise urllib.error.URLError("no network")
 
-    real_fetch = vd.fetch_torchvision_dataset
-    monkeypatch.setattr(vd, "fetch_torchvision_dataset", lambda name, root, **kw: real_fetch(Unreachable, root, **kw))
+    real_fetch = vdata.fetch_torchvision_dataset
+    monkeypatch.setattr(vdata, "fetch_torchvision_dataset", lambda name, root, **kw: real_fetch(Unreachable, root, **kw))
     with pytest.raises(ah.DatasetUnavailableError, match="ATTN_DATA=offline"):
         ah.vision_data("real", ah.get_profile("smoke"), root=tmp_path)
 
