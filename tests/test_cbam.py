@@ -137,3 +137,15 @@ def test_bad_input_names_the_argument() -> None:
         m(torch.randn(2, 16, 5, 5))
     with pytest.raises(TypeError, match="x"):
         m(torch.ones(2, 32, 5, 5, dtype=torch.long))
+
+
+def test_zero_init_starts_the_spatial_gate_uniform():
+    # The official code zero-initialises the spatial gate's BN scale: sigmoid(0) = 0.5 everywhere.
+    gate = SpatialAttention(zero_init=True)
+    x = torch.randn(4, 8, 6, 6)
+    torch.testing.assert_close(gate.gate(x), torch.full((4, 1, 6, 6), 0.5))
+    assert not torch.allclose(SpatialAttention().gate(x), torch.full((4, 1, 6, 6), 0.5))
+    cbam = CBAM(16, reduction=4, zero_init=True)
+    assert torch.count_nonzero(cbam.spatial.norm.weight) == 0
+    with pytest.raises(ValueError, match="zero_init"):
+        SpatialAttention(batchnorm=False, zero_init=True)

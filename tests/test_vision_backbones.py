@@ -127,3 +127,34 @@ def test_bad_input():
         ah.VGGCifar(10, widths=(8, 16), pool=(True,))
     with pytest.raises(ValueError, match="x must be 4-D"):
         ah.VGGCifar(10)(torch.randn(3, 8, 8))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(block_attention=ah.CBAM),
+    dict(stage_attention=ah.BAM),
+    dict(block_attention=ah.SqueezeExcite, attention_position="pre"),
+    dict(block_conv=functools.partial(ah.SelectiveKernel, groups=4, min_channels=8)),
+])
+def test_shared_backbone_layers_start_identical_with_and_without_attention(kwargs):
+    # Paired comparisons rest on this: after the same seed, every layer the two networks
+    # share has the same initial weights (attention is built off the backbone's stream).
+    torch.manual_seed(7)
+    plain = ah.ResNetCifar(10).state_dict()
+    torch.manual_seed(7)
+    with_attention = ah.ResNetCifar(10, **kwargs).state_dict()
+    shared = [k for k in plain if k in with_attention]
+    replaced = [k for k in plain if k not in with_attention]
+    # only the SK-replaced first conv-BN of each of the 3 blocks (conv weight + 5 BN entries)
+    assert len(replaced) == (18 if "block_conv" in kwargs else 0)
+    assert all(".conv1." in k for k in replaced)
+    for key in shared:
+        assert torch.equal(plain[key], with_attention[key]), key
+
+
+def test_vgg_shared_layers_identical_with_block_attention():
+    torch.manual_seed(3)
+    plain = ah.VGGCifar(10, widths=(8, 16)).state_dict()
+    torch.manual_seed(3)
+    other = ah.VGGCifar(10, widths=(8, 16), block_attention=functools.partial(ah.CBAM, reduction=4)).state_dict()
+    for key, value in plain.items():
+        assert torch.equal(value, other[key]), key

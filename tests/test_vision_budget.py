@@ -82,3 +82,24 @@ def test_bad_input(tiny_data):
         ah.results_table([])
     with pytest.raises(ValueError, match="baseline"):
         ah.results_table([ah.ResultRow("a", 0.1, 1, 1, 1.0, "cpu")], baseline="b")
+
+
+def test_train_paired_pairs_seeds_and_variants():
+    import functools
+
+    data = ah.vision_data("offline", ah.get_profile("smoke"), task="cued", canvas_size=24, digit_size=8,
+                          n_train=64, n_test=32, batch_size=32)
+    builders = {"baseline": lambda: ah.ResNetCifar(10, widths=(4, 8, 8)),
+                "SE": lambda: ah.ResNetCifar(10, widths=(4, 8, 8),
+                                             block_attention=functools.partial(ah.SqueezeExcite, rd_ratio=1 / 4))}
+    rows = ah.train_paired(builders, data, seeds=[0, 1], epochs=1, lr=0.05, device="cpu", progress=False)
+    assert list(rows) == ["baseline", "SE"] and all(len(r) == 2 for r in rows.values())
+    assert rows["SE"][0].params > rows["baseline"][0].params
+    again = ah.train_paired({"baseline": builders["baseline"]}, data, seeds=[1], epochs=1, lr=0.05,
+                            device="cpu", progress=False)
+    # the same seed gives the same run, whatever ran before it
+    assert again["baseline"][0].accuracy == rows["baseline"][1].accuracy
+    with pytest.raises(ValueError, match="seeds"):
+        ah.train_paired(builders, data, seeds=[], epochs=1, lr=0.05, device="cpu")
+    with pytest.raises(ValueError, match="builders"):
+        ah.train_paired({}, data, seeds=[0], epochs=1, lr=0.05, device="cpu")
