@@ -17,11 +17,15 @@ from .attention_pooling import (
 )
 from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from .attention_mass import (
+    MapScores,
     MassSummary,
     attention_mass_in_box,
     box_area_fraction,
+    box_coverage,
     box_masks,
     collect_attention_maps,
+    intensity_maps,
+    score_maps,
     show_attention_on_images,
     summarise_attention_mass,
     upsample_maps,
@@ -109,8 +113,12 @@ __all__ = [
     "ChannelAttention",
     "LTPAAttention",
     "LTPAVGG",
+    "MapScores",
     "MassSummary",
     "SpatialAttention",
+    "box_coverage",
+    "intensity_maps",
+    "score_maps",
     "attention_mass_in_box",
     "box_area_fraction",
     "box_masks",

@@ -43,9 +43,20 @@ class BAM(nn.Module):
         combine: ``"sum"`` (paper) or ``"product"`` (official code) of the branch logits.
 
     Shapes: (B, C, H, W) -> (B, C, H, W). With ``keep_maps = True`` the last forward pass
-    keeps, detached: ``last_gate`` = sigmoid(Mc) (B, C, 1, 1), ``last_spatial_logits`` = Ms
-    (B, 1, H, W), and ``last_spatial_map`` (B, 1, H, W) = the applied attention M(F)
-    averaged over channels, i.e. how strongly each position is amplified.
+    keeps, detached:
+
+    * ``last_gate`` = sigmoid(Mc), (B, C, 1, 1): the channel branch alone;
+    * ``last_spatial_logits`` = Ms, (B, 1, H, W);
+    * ``last_spatial_map`` = sigmoid(Ms), (B, 1, H, W): the spatial branch alone, in (0, 1);
+    * ``last_attention_mean`` = the applied attention M(F) averaged over channels,
+      (B, 1, H, W): how strongly each position is amplified on average.
+
+    ``last_spatial_map`` is what to score against object boxes: it is the only part of BAM
+    that can say *where*, and it means the same thing for both combinations. The channel
+    mean of M(F) does not: with ``combine="product"`` each channel's logit is Mc * Ms, and
+    averaging sigmoid(Mc * Ms) over channels whose Mc have both signs cancels the spatial
+    signal (the mean sits near 0.5 whatever Ms does), so scoring it would measure an
+    artefact of the averaging, not the spatial branch.
     """
 
     def __init__(
@@ -75,6 +86,7 @@ class BAM(nn.Module):
         self.last_gate: torch.Tensor | None = None
         self.last_spatial_logits: torch.Tensor | None = None
         self.last_spatial_map: torch.Tensor | None = None
+        self.last_attention_mean: torch.Tensor | None = None
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """The attention map ``M(F)`` of shape (B, C, H, W), values in (0, 1)."""
@@ -86,7 +98,8 @@ class BAM(nn.Module):
         if self.keep_maps:
             self.last_gate = torch.sigmoid(mc).detach()
             self.last_spatial_logits = ms.detach()
-            self.last_spatial_map = attention.mean(dim=1, keepdim=True).detach()
+            self.last_spatial_map = torch.sigmoid(ms).detach()
+            self.last_attention_mean = attention.mean(dim=1, keepdim=True).detach()
         return attention
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

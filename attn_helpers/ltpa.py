@@ -8,7 +8,16 @@ input of the classifier:
 
 * parametrised compatibility ``c_i = <u, l_i + g>`` (``u`` learned), the paper's "pc";
 * dot-product compatibility ``c_i = <l_i, g>``, the paper's "dp";
-* ``a = softmax(c)`` over the H * W positions, ``g_a = sum_i a_i l_i``.
+* ``a = softmax(c)`` over the H * W positions, ``g_a = sum_i a_i l_i``;
+* ``"uniform"``, not in the paper: ``a_i = 1/n`` (``g_a`` is the spatial mean of the local
+  features), the control that keeps the multi-layer read-out and switches attention off.
+
+A property of the parametrised form worth knowing: ``<u, l_i + g> = <u, l_i> + <u, g>`` and
+``<u, g>`` is the same for every position i of an image, so the softmax over positions
+cancels it. The parametrised attention does not depend on ``g`` at all; it scores each
+position by ``<u, l_i>`` alone, and in :class:`LTPAVGG` (where ``g`` feeds nothing but the
+compatibility) the layer that computes ``g`` receives no gradient. Only the dot product
+actually compares the local features with the global one.
 
 With three attended layers the classifier sees ``[g_a^1; g_a^2; g_a^3]`` (the paper's
 "concatenation" variant). Local features whose width differs from ``g`` are first projected
@@ -27,7 +36,7 @@ from .validation import check_choice, check_tensor
 
 __all__ = ["COMPATIBILITIES", "LTPAAttention", "LTPAVGG"]
 
-COMPATIBILITIES = ("parametrised", "dot")
+COMPATIBILITIES = ("parametrised", "dot", "uniform")
 
 
 class LTPAAttention(nn.Module):
@@ -35,7 +44,11 @@ class LTPAAttention(nn.Module):
 
     Args:
         channels: C, the width shared by the local and the global features.
-        compatibility: ``"parametrised"`` (``<u, l + g>``) or ``"dot"`` (``<l, g>``).
+        compatibility: ``"parametrised"`` (``<u, l + g>``), ``"dot"`` (``<l, g>``) or
+            ``"uniform"`` (all scores 0, so ``a = 1/n``: no attention, no parameters).
+
+    With ``"parametrised"`` the term ``<u, g>`` is constant over positions and the softmax
+    cancels it: ``a`` does not depend on ``global_features`` (see the module docstring).
 
     Shapes: ``local_features`` (B, C, H, W), ``global_features`` (B, C) -> a tuple of the
     attended descriptor ``g_a`` (B, C), the attention ``a`` (B, H, W) (sums to 1 over
@@ -65,10 +78,12 @@ class LTPAAttention(nn.Module):
                 f"{tuple(local_features.shape)}, got {tuple(global_features.shape)}"
             )
         g = global_features[:, :, None, None]  # (B, C, 1, 1)
-        if self.u is not None:
-            scores = self.u(local_features + g).squeeze(1)  # (B, H, W)
-        else:
+        if self.compatibility == "parametrised":
+            scores = self.u(local_features + g).squeeze(1)  # (B, H, W); <u, g> cancels in the softmax
+        elif self.compatibility == "dot":
             scores = (local_features * g).sum(dim=1)  # (B, H, W)
+        else:
+            scores = local_features.new_zeros(b, h, w)  # uniform: softmax gives 1/n everywhere
         attention = torch.softmax(scores.flatten(1), dim=1).view(b, h, w)
         attended = (attention[:, None] * local_features).sum(dim=(2, 3))  # (B, C)
         return attended, attention, scores
@@ -90,6 +105,12 @@ class LTPAVGG(nn.Module):
     pooling); the global feature ``g`` is a linear layer over the globally average-pooled,
     pooled output of stage 4. Local features narrower than ``g`` are projected to its width
     by a 1x1 convolution. The classifier is one linear layer over ``[g_a^1; g_a^2; g_a^3]``.
+    ``g`` feeds only the compatibility: with ``"parametrised"`` it cancels (``global_fc``
+    gets no gradient), with ``"uniform"`` it is not computed (``global_fc`` is ``None``).
+
+    ``global_fc`` and the attention estimators are built off the global random stream, so
+    after the same ``torch.manual_seed`` the convolutions, projections and classifier start
+    from identical weights whatever the compatibility (a paired comparison of the three).
 
     Args:
         num_classes: number of output classes.
@@ -97,7 +118,7 @@ class LTPAVGG(nn.Module):
         widths: the four stages' widths (the paper's VGG-16 uses 64-128-256-512 with more
             convolutions per stage; these defaults are a CPU-sized version).
         convs_per_stage: 3x3 convolutions per stage.
-        compatibility: ``"parametrised"`` or ``"dot"``, see :class:`LTPAAttention`.
+        compatibility: ``"parametrised"``, ``"dot"`` or ``"uniform"``, see :class:`LTPAAttention`.
 
     Shapes: (B, in_channels, H, W) with H, W divisible by 8 -> logits (B, num_classes).
     ``forward_with_attention`` also returns the three attention maps [(B, H/2^k, W/2^k)]
@@ -120,17 +141,18 @@ class LTPAVGG(nn.Module):
         widths = tuple(widths)
         if len(widths) != 4 or not all(isinstance(w, int) and w > 0 for w in widths):
             raise ValueError(f"widths must be four positive ints, got {widths!r}")
-        check_choice("compatibility", compatibility, COMPATIBILITIES)
+        self.compatibility = check_choice("compatibility", compatibility, COMPATIBILITIES)
         self.in_channels = in_channels
         chans = (in_channels, *widths)
         self.stages = nn.ModuleList(_conv_block(chans[i], chans[i + 1], convs_per_stage) for i in range(4))
         self.pool = nn.MaxPool2d(2)
         dim = widths[-1]
-        self.global_fc = nn.Linear(dim, dim)
         self.projections = nn.ModuleList(
             nn.Conv2d(w, dim, 1, bias=False) if w != dim else nn.Identity() for w in widths[1:]
         )
-        self.attention = nn.ModuleList(LTPAAttention(dim, compatibility) for _ in range(3))
+        with torch.random.fork_rng(devices=[]):  # keep the shared layers' initial weights paired
+            self.global_fc = nn.Linear(dim, dim) if compatibility != "uniform" else None
+            self.attention = nn.ModuleList(LTPAAttention(dim, compatibility) for _ in range(3))
         self.classifier = nn.Linear(3 * dim, num_classes)
         self.keep_maps = False
         self.last_attention: list[torch.Tensor] | None = None
@@ -148,7 +170,10 @@ class LTPAVGG(nn.Module):
             x = stage(x if i == 0 else self.pool(x))
             if i > 0:
                 locals_.append(x)
-        g = self.global_fc(self.pool(x).mean(dim=(2, 3)))  # (B, D)
+        if self.global_fc is not None:
+            g = self.global_fc(self.pool(x).mean(dim=(2, 3)))  # (B, D)
+        else:
+            g = x.new_zeros(x.shape[0], x.shape[1])  # uniform: the scores ignore g
         attended, maps = [], []
         for local, project, estimator in zip(locals_, self.projections, self.attention):
             g_a, a, _ = estimator(project(local), g)

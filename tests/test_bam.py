@@ -92,13 +92,33 @@ def test_keep_maps_and_gradients(x: torch.Tensor) -> None:
     assert m.last_spatial_map.shape == (4, 1, 6, 11)
     assert m.last_gate.shape == (4, 32, 1, 1)
     assert m.last_spatial_logits.shape == (4, 1, 6, 11)
-    torch.testing.assert_close(m.last_spatial_map, m.attention(x).mean(dim=1, keepdim=True).detach())
+    assert m.last_attention_mean.shape == (4, 1, 6, 11)
+    torch.testing.assert_close(m.last_spatial_map, torch.sigmoid(m.last_spatial_logits))
+    torch.testing.assert_close(m.last_attention_mean, m.attention(x).mean(dim=1, keepdim=True).detach())
     y.square().sum().backward()
     assert torch.isfinite(x.grad).all()
     assert all(p.grad is not None for p in m.parameters())
     m.eval()
     small = torch.randn(2, 32, 3, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: m(t).sum(), (small,))
+
+
+@pytest.mark.parametrize("combine", ["sum", "product"])
+def test_spatial_map_is_the_spatial_branch_alone(x: torch.Tensor, combine: str) -> None:
+    m = BAM(32, combine=combine).double()
+    _randomise_bn(m)
+    m.eval()
+    m.keep_maps = True
+    m(x)
+    s = m.spatial_branch  # by hand, eval mode: running statistics in every BatchNorm
+    h = x
+    for i, dilation in ((0, 1), (3, 4), (6, 4)):
+        conv = s[i]
+        h = F.conv2d(h, conv.weight, conv.bias, padding=dilation * (conv.kernel_size[0] // 2), dilation=dilation)
+        h = torch.clamp(_bn(h, s[i + 1], (0, 2, 3)), min=0)
+    ms = _bn(F.conv2d(h, s[9].weight, s[9].bias), s[10], (0, 2, 3))
+    torch.testing.assert_close(m.last_spatial_map, 1 / (1 + torch.exp(-ms)))
+    torch.testing.assert_close(m.last_attention_mean, reference_attention(x, m).mean(dim=1, keepdim=True))
 
 
 def test_bad_input_names_the_argument() -> None:

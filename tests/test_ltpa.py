@@ -25,8 +25,10 @@ def test_estimator_matches_formula(features, compatibility: str) -> None:
         if compatibility == "parametrised":
             u = m.u.weight.reshape(8)
             scores = (vectors + g[n]) @ u  # <u, l_i + g>
-        else:
+        elif compatibility == "dot":
             scores = vectors @ g[n]  # <l_i, g>
+        else:
+            scores = torch.zeros(vectors.shape[0], dtype=vectors.dtype)
         weights = torch.exp(scores - scores.max())
         weights = weights / weights.sum()
         torch.testing.assert_close(c[n].reshape(-1), scores)
@@ -59,6 +61,60 @@ def test_model_shapes_train_and_eval(compatibility: str) -> None:
     assert len(model.last_attention) == 3
     logits.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+    assert (model.global_fc is None) == (compatibility == "uniform")
+
+
+def test_uniform_is_the_spatial_mean(features) -> None:
+    local, g = features
+    attended, a, c = LTPAAttention(8, "uniform").double()(local, g)
+    n = local.shape[2] * local.shape[3]
+    torch.testing.assert_close(a, torch.full_like(a, 1 / n))
+    torch.testing.assert_close(attended, local.mean(dim=(2, 3)))
+    torch.testing.assert_close(c, torch.zeros_like(c))
+    assert list(LTPAAttention(8, "uniform").parameters()) == []
+
+
+def test_parametrised_attention_ignores_g(features) -> None:
+    """<u, g> is constant over positions: the softmax cancels it, a does not depend on g."""
+    local, g = features
+    m = LTPAAttention(8, "parametrised").double()
+    _, a1, c1 = m(local, g)
+    _, a2, c2 = m(local, 5 * torch.randn_like(g))
+    assert not torch.allclose(c1, c2)  # the raw scores move with g ...
+    torch.testing.assert_close(a1, a2)  # ... the attention does not
+    _, b1, _ = LTPAAttention(8, "dot").double()(local, g)
+    _, b2, _ = LTPAAttention(8, "dot").double()(local, 5 * torch.randn_like(g))
+    assert not torch.allclose(b1, b2)  # the dot product does depend on g
+
+
+@pytest.mark.parametrize("compatibility", ["parametrised", "dot"])
+def test_global_fc_gradient(compatibility: str) -> None:
+    """In LTPAVGG g only feeds the compatibility: with "parametrised" global_fc gets no gradient."""
+    torch.manual_seed(0)
+    model = LTPAVGG(4, widths=(4, 8, 8, 8), compatibility=compatibility).double()
+    x = torch.randn(3, 3, 16, 16, dtype=torch.float64)
+    torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 3])).backward()
+    grad = model.global_fc.weight.grad
+    scale = model.classifier.weight.grad.abs().max()
+    if compatibility == "parametrised":
+        assert grad is None or grad.abs().max() < 1e-10 * scale
+    else:
+        assert grad.abs().max() > 1e-4 * scale
+
+
+def test_shared_layers_are_paired_across_compatibilities() -> None:
+    """After the same seed the convolutions, projections and classifier start identical."""
+    weights = {}
+    for compatibility in COMPATIBILITIES:
+        torch.manual_seed(0)
+        model = LTPAVGG(5, widths=(4, 8, 8, 16), compatibility=compatibility)
+        weights[compatibility] = {k: v for k, v in model.state_dict().items()
+                                  if not k.startswith(("attention", "global_fc"))}
+    first = weights[COMPATIBILITIES[0]]
+    for other in weights.values():
+        assert other.keys() == first.keys()
+        for k in first:
+            torch.testing.assert_close(other[k], first[k])
 
 
 def test_model_uses_the_attended_features_only() -> None:
@@ -94,6 +150,8 @@ def test_bad_input_names_the_argument(features) -> None:
         m(torch.randn(3, 8, 4), torch.randn(3, 8))
     with pytest.raises(ValueError, match="compatibility"):
         LTPAAttention(8, "cosine")
+    with pytest.raises(ValueError, match="compatibility"):
+        LTPAVGG(10, compatibility="softmax")
     with pytest.raises(ValueError, match="widths"):
         LTPAVGG(10, widths=(8, 8, 8))
     with pytest.raises(ValueError, match="num_classes"):

@@ -98,3 +98,37 @@ def test_bad_input():
         ah.SelectiveKernel(16, rd_ratio=-1.0)
     with pytest.raises(ValueError, match="min_channels"):
         ah.SelectiveKernel(16, min_channels=0)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_select_off_is_the_mean_of_the_branches(train):
+    torch.manual_seed(0)
+    sk = ah.SelectiveKernel(8, 16, groups=4, num_branches=3, select=False).double()
+    sk.train(train)
+    sk.keep_maps = True
+    x = torch.randn(2, 8, 7, 5, dtype=torch.float64)
+    by_hand = []  # each branch written out: conv, batch norm, ReLU
+    for m, branch in enumerate(sk.branches):
+        conv, bn = branch[0], branch[1]
+        y = F.conv2d(x, conv.weight, padding=m + 1, dilation=m + 1, groups=sk.groups)
+        y = F.batch_norm(y, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias,
+                         training=train, eps=bn.eps)
+        by_hand.append(torch.clamp(y, min=0))
+    torch.testing.assert_close(sk(x), sum(by_hand) / 3)
+    torch.testing.assert_close(sk.last_branch_weights, torch.full((2, 3, 16), 1 / 3, dtype=torch.float64))
+
+
+def test_select_on_and_off_start_from_the_same_weights():
+    torch.manual_seed(3)
+    on = ah.SelectiveKernel(16, 32, stride=2, groups=4, min_channels=8)
+    torch.manual_seed(3)
+    off = ah.SelectiveKernel(16, 32, stride=2, groups=4, min_channels=8, select=False)
+    assert on.state_dict().keys() == off.state_dict().keys()
+    for key, value in on.state_dict().items():
+        torch.testing.assert_close(off.state_dict()[key], value, rtol=0, atol=0)
+    assert on.select and not off.select
+
+
+def test_select_shows_in_repr():
+    assert "select=True" in repr(ah.SelectiveKernel(16))
+    assert "select=False" in repr(ah.SelectiveKernel(16, select=False))

@@ -106,10 +106,11 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.position = check_choice("attention_position", attention_position, ATTENTION_POSITIONS)
         self.in_channels = in_channels
-        # A replacement conv (SK) is built off the backbone's random stream, so the layers
-        # after it start as in the plain network; the plain conv-BN-ReLU is drawn in turn.
-        self.conv1 = (build_off_stream(conv, in_channels, out_channels, stride=stride) if conv is not None
-                      else _conv_bn_relu(in_channels, out_channels, stride))
+        # The plain conv-BN-ReLU is always drawn, so the stream advances the same way with or
+        # without a replacement; a replacement (SK) is built off the stream and used instead.
+        # The layers after it then start exactly as in the plain network.
+        plain_conv = _conv_bn_relu(in_channels, out_channels, stride)
+        self.conv1 = build_off_stream(conv, in_channels, out_channels, stride=stride) if conv is not None else plain_conv
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut: nn.Module = nn.Identity()
