@@ -59,7 +59,7 @@ from .data import (
     make_reversal_task,
     target_function,
 )
-from .device import choose_device
+from .device import autocast_dtype, choose_device
 from .efficient_channel import EfficientChannelAttention, eca_kernel_size
 from .keep_maps import set_keep_maps
 from .masking import check_mask, combine_masks, lengths_to_mask, masked_softmax, padding_mask
@@ -91,6 +91,7 @@ from .vision import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "autocast_dtype",
     "PairedDifference",
     "paired_difference",
     "paired_table",

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .device import autocast_dtype
 from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from .validation import check_positive, check_tensor
 
@@ -81,8 +82,8 @@ def _forward(model: nn.Module, inputs: Any) -> torch.Tensor:
 
 
 def _autocast(device: torch.device, enabled: bool) -> torch.autocast:
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+    dtype = autocast_dtype(device)
+    return torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=enabled and dtype is not None)
 
 
 def _loader_generators(loader: Any) -> list[torch.Generator]:
@@ -188,7 +189,8 @@ def fit(
     if channels_last:
         model.to(memory_format=torch.channels_last)
     use_amp = amp and device.type == "cuda"
-    needs_scaler = use_amp and not torch.cuda.is_bf16_supported()
+    # fp16 (cards older than compute capability 8) needs loss scaling; bf16 does not.
+    needs_scaler = use_amp and autocast_dtype(device) == torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
 
     history = History()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import attn_helpers as ah
 from attn_helpers import choose_device
 
 
@@ -61,3 +62,16 @@ def test_preferred_mps_without_mps_raises(fake_accelerators) -> None:
 def test_preferred_that_is_not_a_device_raises_value_error(preferred) -> None:
     with pytest.raises(ValueError, match="preferred=.* is not a device"):
         choose_device(preferred)
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), torch.float16), ((7, 0), torch.float16),
+                                                  ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)])
+def test_autocast_dtype_follows_compute_capability(monkeypatch, capability, expected):
+    # A T4 (7.5) reports bf16 "supported" through emulation; the book must pick fp16 there.
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert ah.autocast_dtype("cuda") is expected
+
+
+def test_autocast_dtype_is_none_off_cuda():
+    assert ah.autocast_dtype("cpu") is None

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..device import autocast_dtype
+
 __all__ = ["time_forward_backward"]
 
 
@@ -38,7 +40,8 @@ def time_forward_backward(
         channels_last: use the channels-last memory format for 4-D inputs, the layout
             :func:`attn_helpers.train_and_evaluate` trains in (on CPU as well as CUDA).
 
-    On CUDA the step runs under autocast, as ``ah.fit`` trains, and the device is
+    On CUDA the step runs under the autocast dtype ``ah.fit`` trains with
+    (:func:`attn_helpers.autocast_dtype`: bf16 on compute capability 8+, else fp16), and the device is
     synchronised around every timed step.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -56,12 +59,13 @@ def time_forward_backward(
     if channels_last and x.dim() == 4:
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
+    dtype = autocast_dtype(device)  # the precision ah.fit trains in on this device
     times = []
     for step in range(warmup + repeats):
         model.zero_grad(set_to_none=True)
         _synchronize(device)
         start = time.perf_counter()
-        with torch.autocast(device.type, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             out = model(x)
         out.float().sum().backward()
         _synchronize(device)
