@@ -145,7 +145,7 @@ class ResNetCifar(nn.Module):
         num_classes: outputs of the classifier.
         in_channels: image channels.
         widths: channels of each stage; stage ``i > 0`` halves the resolution.
-        blocks_per_stage: basic blocks in each stage.
+        blocks_per_stage: basic blocks in each stage (default: one per stage).
         block_attention: factory ``f(channels) -> nn.Module`` put in every block (SE, CBAM).
         stage_attention: factory put after every stage but the last (BAM's position).
         attention_position: where ``block_attention`` goes in a block (see :class:`BasicBlock`).
@@ -163,7 +163,7 @@ class ResNetCifar(nn.Module):
         *,
         in_channels: int = 3,
         widths: Sequence[int] = (16, 32, 64),
-        blocks_per_stage: Sequence[int] = (1, 1, 1),
+        blocks_per_stage: Sequence[int] | None = None,
         block_attention: AttentionFactory | None = None,
         stage_attention: AttentionFactory | None = None,
         attention_position: str = "standard",
@@ -174,7 +174,7 @@ class ResNetCifar(nn.Module):
         _check_positive_ints("num_classes", [num_classes])
         _check_positive_ints("in_channels", [in_channels])
         widths = _check_positive_ints("widths", widths)
-        blocks = _check_positive_ints("blocks_per_stage", blocks_per_stage)
+        blocks = _check_positive_ints("blocks_per_stage", (1,) * len(widths) if blocks_per_stage is None else blocks_per_stage)
         if len(blocks) != len(widths):
             raise ValueError(f"blocks_per_stage must have one entry per stage ({len(widths)}), got {blocks!r}")
         check_choice("attention_position", attention_position, ATTENTION_POSITIONS)
