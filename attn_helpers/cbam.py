@@ -20,8 +20,11 @@ of the paper's equations, and why:
 * the MLP's linear layers have biases (the paper writes ``W1(W0 x)`` without them).
 * the official code's ResNet zero-initialises the spatial gate's BatchNorm scale, so every
   spatial gate starts as the uniform ``sigmoid(0) = 0.5`` and only departs from it as it
-  learns; with the default scale 1 each gate starts as a random mask. ``zero_init=True``
-  gives the official start; chapter 6 trains both and says which default it keeps.
+  learns; with PyTorch's default scale 1 each gate starts as a random mask. This file
+  follows the official code (``zero_init=True``, the default): on the cued-digits task
+  (three or four seeds in each of four budgets, measured on a GPU sweep) the zero start had
+  the higher mean accuracy in three budgets and tied in the fourth (e.g. 0.742 against
+  0.614, mean of 3 seeds, 3,000 images x 12 epochs). Chapter 6 trains both.
 
 The pooled maps are concatenated in the paper's order ``[mean; max]`` (the official code
 uses ``[max; mean]``; the convolution learns either, only pretrained weights care).
@@ -110,22 +113,21 @@ class SpatialAttention(nn.Module):
         batchnorm: follow the official code (conv without bias, then BatchNorm); ``False``
             is the paper's equation (conv with bias, no normalisation).
         zero_init: start the BatchNorm scale at 0, so the gate starts uniform at 0.5, as the
-            official code does.
+            official code does (default); ``False`` starts it at 1 (a random initial mask).
+            Without BatchNorm there is no scale to zero and it has no effect.
 
     Shapes: input (B, C, H, W) -> output (B, C, H, W); ``gate(x)`` is (B, 1, H, W).
     With ``keep_maps = True`` the last gate is kept, detached, in ``last_spatial_map``.
     """
 
-    def __init__(self, kernel_size: int = 7, *, batchnorm: bool = True, zero_init: bool = False) -> None:
+    def __init__(self, kernel_size: int = 7, *, batchnorm: bool = True, zero_init: bool = True) -> None:
         super().__init__()
         _check_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep the map's size, got {kernel_size}")
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not batchnorm)
         self.norm = nn.BatchNorm2d(1) if batchnorm else nn.Identity()
-        if zero_init:  # the gate starts uniform at 0.5 (official code); needs the BN's scale
-            if not batchnorm:
-                raise ValueError("zero_init=True needs batchnorm=True (it zeroes the BatchNorm scale)")
+        if zero_init and batchnorm:  # the gate starts uniform at 0.5, as in the official code
             nn.init.zeros_(self.norm.weight)
         self.keep_maps = False
         self.last_spatial_map: torch.Tensor | None = None
@@ -166,7 +168,7 @@ class CBAM(nn.Module):
         *,
         order: str = "channel-spatial",
         batchnorm: bool = True,
-        zero_init: bool = False,
+        zero_init: bool = True,
     ) -> None:
         super().__init__()
         self.order = check_choice("order", order, CBAM_ORDERS)

@@ -141,11 +141,10 @@ def test_bad_input_names_the_argument() -> None:
 
 def test_zero_init_starts_the_spatial_gate_uniform():
     # The official code zero-initialises the spatial gate's BN scale: sigmoid(0) = 0.5 everywhere.
-    gate = SpatialAttention(zero_init=True)
+    gate = SpatialAttention()
     x = torch.randn(4, 8, 6, 6)
     torch.testing.assert_close(gate.gate(x), torch.full((4, 1, 6, 6), 0.5))
-    assert not torch.allclose(SpatialAttention().gate(x), torch.full((4, 1, 6, 6), 0.5))
-    cbam = CBAM(16, reduction=4, zero_init=True)
-    assert torch.count_nonzero(cbam.spatial.norm.weight) == 0
-    with pytest.raises(ValueError, match="zero_init"):
-        SpatialAttention(batchnorm=False, zero_init=True)
+    assert not torch.allclose(SpatialAttention(zero_init=False).gate(x), torch.full((4, 1, 6, 6), 0.5))
+    assert torch.count_nonzero(CBAM(16, reduction=4).spatial.norm.weight) == 0
+    assert torch.count_nonzero(CBAM(16, reduction=4, zero_init=False).spatial.norm.weight) == 1
+    assert isinstance(SpatialAttention(batchnorm=False).norm, torch.nn.Identity)
