@@ -103,3 +103,46 @@ def test_train_paired_pairs_seeds_and_variants():
         ah.train_paired(builders, data, seeds=[], epochs=1, lr=0.05, device="cpu")
     with pytest.raises(ValueError, match="builders"):
         ah.train_paired({}, data, seeds=[0], epochs=1, lr=0.05, device="cpu")
+
+
+def test_train_paired_resumes_an_interrupted_comparison_to_the_same_table(tmp_path, monkeypatch):
+    # Kill the comparison in the middle of the second run (after one of its two epochs),
+    # call it again with the same run_dir: the finished run is read back, the interrupted
+    # one resumes from its checkpoint, and the table equals an uninterrupted call's.
+    import functools
+
+    from attn_helpers.vision import budget
+
+    data = ah.vision_data("offline", ah.get_profile("smoke"), task="cued", canvas_size=24, digit_size=8,
+                          n_train=96, n_test=32, batch_size=32)
+    builders = {"baseline": lambda: ah.ResNetCifar(10, widths=(4, 8, 8)),
+                "SE": lambda: ah.ResNetCifar(10, widths=(4, 8, 8),
+                                             block_attention=functools.partial(ah.SqueezeExcite, rd_ratio=1 / 4))}
+    kwargs = dict(seeds=[0], epochs=2, lr=0.05, device="cpu", progress=False)
+    reference = ah.train_paired(builders, data, **kwargs)
+
+    real_fit, calls = budget.fit, []
+
+    def fit_killed_in_second_run(*args, **kw):
+        calls.append(kw["desc"])
+        if len(calls) == 2:
+            def kill(epoch, history):
+                raise KeyboardInterrupt  # stands in for a Colab disconnect
+            kw["on_epoch_end"] = kill
+        return real_fit(*args, **kw)
+
+    monkeypatch.setattr(budget, "fit", fit_killed_in_second_run)
+    with pytest.raises(KeyboardInterrupt):
+        ah.train_paired(builders, data, run_dir=tmp_path, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SE-seed0.ckpt", "baseline-seed0.json"]
+    monkeypatch.setattr(budget, "fit", real_fit)
+
+    resumed = ah.train_paired(builders, data, run_dir=tmp_path, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SE-seed0.json", "baseline-seed0.json"]
+    for name in builders:
+        assert resumed[name][0].accuracy == reference[name][0].accuracy
+        assert resumed[name][0].history.train_loss == pytest.approx(reference[name][0].history.train_loss, rel=1e-5)
+    # a third call trains nothing: every run is read back
+    monkeypatch.setattr(budget, "fit", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    again = ah.train_paired(builders, data, run_dir=tmp_path, **kwargs)
+    assert [r.accuracy for r in again["SE"]] == [r.accuracy for r in resumed["SE"]]

@@ -14,9 +14,13 @@ For attention modules that is most of their *time* but little of their arithmeti
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -98,6 +102,7 @@ def train_and_evaluate(
     optimizer: str = "sgd",
     seed: int = 0,
     progress: bool = True,
+    checkpoint_path: str | os.PathLike[str] | None = None,
 ) -> ResultRow:
     """Train ``model`` on ``data`` under a fixed budget and return its :class:`ResultRow`.
 
@@ -106,7 +111,8 @@ def train_and_evaluate(
     ``lr``, weight decay on weights only, ``epochs`` passes, channels-last memory format
     and (on CUDA) mixed precision. The training batches come in the same order for every
     call with the same ``seed``. ``train_seconds`` is the wall time of the training
-    loop (CUDA is synchronised once at the end, never per step).
+    loop (CUDA is synchronised once at the end, never per step); for a run resumed from
+    ``checkpoint_path`` (see :func:`attn_helpers.fit`) it counts only this session's part.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
@@ -131,7 +137,8 @@ def train_and_evaluate(
         torch.cuda.synchronize(device)
     started = time.perf_counter()
     history = fit(model, data.train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs,
-                  scheduler=scheduler, device=device, channels_last=True, progress=progress, desc=name)
+                  scheduler=scheduler, device=device, channels_last=True, progress=progress, desc=name,
+                  checkpoint_path=checkpoint_path)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
@@ -148,6 +155,7 @@ def train_paired(
     lr: float,
     device: torch.device | str,
     progress: bool = True,
+    run_dir: str | os.PathLike[str] | None = None,
     **train_kwargs: object,
 ) -> dict[str, list[ResultRow]]:
     """Train every variant with every seed, paired: ``{name: [ResultRow per seed]}``.
@@ -163,6 +171,13 @@ def train_paired(
         seeds: the seeds, e.g. ``range(3)``; the same for every variant.
         epochs, lr, device, **train_kwargs: passed to :func:`train_and_evaluate`.
         progress: one progress bar over all runs (per-epoch bars are off).
+        run_dir: a folder that makes the comparison survive a disconnect (on Colab, a
+            folder on Google Drive). Each finished (variant, seed) run is written there as
+            ``<variant>-seed<seed>.json``; the run in progress checkpoints after every epoch
+            to ``<variant>-seed<seed>.ckpt``. Called again with the same arguments, finished
+            runs are read back instead of trained and an interrupted run resumes from its
+            last epoch, so the table is the one an uninterrupted call would have printed.
+            Delete the folder (or use another) after changing the data, budget or models.
     """
     from tqdm.auto import tqdm
 
@@ -171,17 +186,45 @@ def train_paired(
     seeds = list(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of non-negative ints, got {seeds!r}")
+    folder = Path(run_dir) if run_dir is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[ResultRow]] = {name: [] for name in builders}
     with tqdm(total=len(seeds) * len(builders), desc="paired runs", disable=not progress) as bar:
         for seed in seeds:
             for name, build in builders.items():
-                torch.manual_seed(seed)
-                model = build()
-                rows[name].append(train_and_evaluate(name, model, data, epochs=epochs, lr=lr, device=device,
-                                                     seed=seed, progress=False, **train_kwargs))
-                bar.set_postfix_str(f"{name}, seed {seed}: {rows[name][-1].accuracy:.3f}")
+                stem = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-seed{seed}"
+                done = folder / f"{stem}.json" if folder is not None else None
+                if done is not None and done.is_file():
+                    row = _read_row(done)
+                else:
+                    torch.manual_seed(seed)
+                    model = build()
+                    row = train_and_evaluate(
+                        name, model, data, epochs=epochs, lr=lr, device=device, seed=seed, progress=False,
+                        checkpoint_path=folder / f"{stem}.ckpt" if folder is not None else None, **train_kwargs)
+                    if done is not None:
+                        _write_row(row, done)
+                        (folder / f"{stem}.ckpt").unlink(missing_ok=True)
+                rows[name].append(row)
+                bar.set_postfix_str(f"{name}, seed {seed}: {row.accuracy:.3f}")
                 bar.update()
     return rows
+
+
+def _write_row(row: ResultRow, path: Path) -> None:
+    # Written to a temporary file and renamed, so a kill leaves either no file or a whole one.
+    record = {k: v for k, v in asdict(row).items() if k != "history"}
+    record["history"] = row.history.as_dict() if row.history is not None else None
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def _read_row(path: Path) -> ResultRow:
+    record = json.loads(path.read_text())
+    history = record.pop("history")
+    return ResultRow(**record, history=History(**history) if history is not None else None)
 
 
 def results_table(rows: Sequence[ResultRow], *, baseline: str | None = None) -> str:
