@@ -121,24 +121,6 @@ class ClutteredDigits(Dataset):
         return images.expand(-1, 3, -1, -1).contiguous(), self.labels[index]
 
 
-def _load_digit_pool(source: str) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = (bunch.images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
-    order = np.random.default_rng(_SPLIT_SEED).permutation(len(images))
-    n_test = int(round(_TEST_FRACTION * len(images)))
-    chosen = order[:n_test] if source == "test" else order[n_test:]
-    return images[chosen], bunch.target[chosen].astype(np.int64)
-
-
-def _resize(images: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of (N, h, w) images to (N, size, size), clipped to [0, 1]."""
-    tensor = torch.from_numpy(images)[:, None]
-    out = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
-    return out[:, 0].clamp_(0.0, 1.0).numpy()
-
-
 def make_cluttered_digits(
     n: int,
     *,
