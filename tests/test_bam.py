@@ -20,11 +20,8 @@ def _bn(v: torch.Tensor, bn: nn.Module, dims: tuple[int, ...]) -> torch.Tensor:
     return (v - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(shape) + bn.bias.view(shape)
 
 
-def reference_attention(x: torch.Tensor, m: BAM) -> torch.Tensor:
-    c = m.channel_branch
-    v = x.mean(dim=(2, 3)) @ c[0].weight.T + c[0].bias
-    v = torch.clamp(_bn(v, c[1], (0,)), min=0)
-    mc = _bn(v @ c[3].weight.T + c[3].bias, c[4], (0,))[:, :, None, None]
+def _spatial_logits(x, m):
+    """Ms of BAM's spatial branch by hand: 1x1 reduce, two dilated 3x3, 1x1 to one map."""
     s = m.spatial_branch
     h = x
     for i, dilation in ((0, 1), (3, 4), (6, 4)):
@@ -32,6 +29,15 @@ def reference_attention(x: torch.Tensor, m: BAM) -> torch.Tensor:
         h = F.conv2d(h, conv.weight, conv.bias, padding=dilation * (conv.kernel_size[0] // 2), dilation=dilation)
         h = torch.clamp(_bn(h, s[i + 1], (0, 2, 3)), min=0)
     ms = _bn(F.conv2d(h, s[9].weight, s[9].bias), s[10], (0, 2, 3))
+    return ms
+
+
+def reference_attention(x: torch.Tensor, m: BAM) -> torch.Tensor:
+    c = m.channel_branch
+    v = x.mean(dim=(2, 3)) @ c[0].weight.T + c[0].bias
+    v = torch.clamp(_bn(v, c[1], (0,)), min=0)
+    mc = _bn(v @ c[3].weight.T + c[3].bias, c[4], (0,))[:, :, None, None]
+    ms = _spatial_logits(x, m)
     logits = mc + ms if m.combine == "sum" else mc * ms
     return 1 / (1 + torch.exp(-logits))
 
@@ -110,13 +116,7 @@ def test_spatial_map_is_the_spatial_branch_alone(x: torch.Tensor, combine: str) 
     m.eval()
     m.keep_maps = True
     m(x)
-    s = m.spatial_branch  # by hand, eval mode: running statistics in every BatchNorm
-    h = x
-    for i, dilation in ((0, 1), (3, 4), (6, 4)):
-        conv = s[i]
-        h = F.conv2d(h, conv.weight, conv.bias, padding=dilation * (conv.kernel_size[0] // 2), dilation=dilation)
-        h = torch.clamp(_bn(h, s[i + 1], (0, 2, 3)), min=0)
-    ms = _bn(F.conv2d(h, s[9].weight, s[9].bias), s[10], (0, 2, 3))
+    ms = _spatial_logits(x, m)  # by hand, eval mode: running statistics in every BatchNorm
     torch.testing.assert_close(m.last_spatial_map, 1 / (1 + torch.exp(-ms)))
     torch.testing.assert_close(m.last_attention_mean, reference_attention(x, m).mean(dim=1, keepdim=True))
 
