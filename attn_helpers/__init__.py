@@ -86,6 +86,9 @@ from .vision import (
     time_forward_backward,
     train_and_evaluate,
     train_paired,
+    PatchEmbedding,
+    VisionTransformer,
+    attention_rollout,
 )
 
 __version__ = "0.1.0"
@@ -96,6 +99,9 @@ __all__ = [
     "paired_difference",
     "paired_table",
     "train_paired",
+    "PatchEmbedding",
+    "VisionTransformer",
+    "attention_rollout",
     "CUE_COLOURS",
     "CuedDigits",
     "OFFLINE_TASKS",

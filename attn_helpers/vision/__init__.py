@@ -3,7 +3,8 @@
 * :mod:`.backbones`: :class:`ResNetCifar` and :class:`VGGCifar`;
 * :mod:`.budget`: :func:`count_parameters`, :func:`count_flops`,
   :func:`train_and_evaluate` and :func:`results_table`;
-* :mod:`.latency`: :func:`time_forward_backward`.
+* :mod:`.latency`: :func:`time_forward_backward`;
+* :mod:`.vit`: :class:`VisionTransformer` and :func:`attention_rollout`.
 
 The images they train on live with every other dataset, in :mod:`attn_helpers.data`.
 """
@@ -11,6 +12,7 @@ The images they train on live with every other dataset, in :mod:`attn_helpers.da
 from .backbones import ATTENTION_POSITIONS, BasicBlock, ResNetCifar, VGGCifar
 from .budget import ResultRow, count_flops, count_parameters, results_table, train_and_evaluate, train_paired
 from .latency import time_forward_backward
+from .vit import PatchEmbedding, VisionTransformer, attention_rollout
 
 __all__ = [
     "ATTENTION_POSITIONS",
@@ -24,4 +26,7 @@ __all__ = [
     "train_and_evaluate",
     "train_paired",
     "time_forward_backward",
+    "PatchEmbedding",
+    "VisionTransformer",
+    "attention_rollout",
 ]
