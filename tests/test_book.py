@@ -48,6 +48,39 @@ def test_chapters_are_in_teaching_order() -> None:
     assert numbers == sorted(numbers)
 
 
+def _toc_chapter_label(stem: str) -> str:
+    """The label a chapter goes by: its title's number ("9", "3b"), else the title's first word ("Appendix")."""
+    notebook = ROOT / "chapters" / f"{stem}.ipynb"
+    if not notebook.exists():  # listed before it lands: the file name's number
+        return re.match(r"0*(\d+[a-z]?)_", stem).group(1)
+    title = _source(_cells(notebook)[0]).splitlines()[0]
+    match = re.match(r"# (\d+[a-z]?)\. ", title)
+    return match.group(1) if match else re.match(r"# (\w+)", title).group(1)
+
+
+def test_chapter_titles_carry_the_number_of_their_file() -> None:
+    for notebook in CHAPTERS:
+        label = _toc_chapter_label(notebook.stem)
+        if label[0].isdigit():
+            assert label == re.match(r"0*(\d+[a-z]?)_", notebook.stem).group(1), (
+                f"{notebook.name}: title number {label} does not match the file name")
+
+
+def test_intro_and_readme_list_every_chapter_of_the_toc_in_order() -> None:
+    # Derived from _toc.yml, so a chapter added there fails here until the front matter lists it.
+    stems = [f.split("/", 1)[1] for f in _toc_files() if f.startswith("chapters/")]
+    intro = (ROOT / "book" / "intro.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    linked = re.findall(r"\.\./chapters/([\w-]+)>", intro)
+    assert linked == stems, f"book/intro.md must link the toc's chapters in order: {linked} != {stems}"
+    for stem in stems:
+        line = next(line for line in intro.splitlines() if f"../chapters/{stem}>" in line)
+        label = _toc_chapter_label(stem)
+        assert f"**{label}.**" in line, f"book/intro.md lists {stem} without its label {label!r}: {line}"
+    listed = re.findall(r"\(chapters/([\w-]+)\.ipynb\)", readme)
+    assert listed == stems, f"README.md must list the toc's chapters in order: {listed} != {stems}"
+
+
 def test_repository_url_is_one_setting_that_badges_and_setup_cells_agree_with() -> None:
     url = CONFIG["repository"]["url"].rstrip("/")
     branch = CONFIG["repository"]["branch"]
