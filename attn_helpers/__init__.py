@@ -52,11 +52,13 @@ from .data import (
     LookupData,
     RegressionData,
     ReversalData,
+    SortingData,
     choose_data_route,
     fetch_torchvision_dataset,
     make_lookup_task,
     make_regression_data,
     make_reversal_task,
+    make_sorting_task,
     target_function,
 )
 from .device import autocast_dtype, choose_device
@@ -67,6 +69,7 @@ from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding, sinusoidal_encoding
 from .scoring import AdditiveAttention, DotProductAttention, check_qkv
 from .transformer import TransformerEncoder, TransformerEncoderBlock
+from .decoder import TransformerDecoderBlock, TransformerSeq2Seq
 from .plotting import plot_history, show_heatmaps
 from .profile import PROFILE_ENV_VAR, PROFILE_NAMES, RunProfile, describe_run, get_profile
 from .paired import PairedDifference, paired_difference, paired_table
@@ -162,6 +165,10 @@ __all__ = [
     "ReversalData",
     "TransformerEncoder",
     "TransformerEncoderBlock",
+    "TransformerDecoderBlock",
+    "TransformerSeq2Seq",
+    "SortingData",
+    "make_sorting_task",
     "check_mask",
     "check_qkv",
     "combine_masks",

@@ -53,3 +53,39 @@ def test_bad_input():
         ah.make_reversal_task(10, seq_len=0)
     with pytest.raises(ValueError, match="vocab_size"):
         ah.make_reversal_task(10, vocab_size=1)
+
+
+def test_sorting_task_targets_are_the_sorted_sources_and_alignment_points_at_them():
+    data = ah.make_sorting_task(300, min_len=2, max_len=7, num_symbols=12, seed=4)
+    assert data.sources.shape == (300, 7) and data.targets.shape == data.decoder_inputs.shape == (300, 8)
+    assert data.source_lens.min() == 2 and data.source_lens.max() == 7 and data.vocab_size == 15
+    assert torch.equal(data.target_lens, data.source_lens + 1)
+    for i in range(300):
+        n = data.source_lens[i].item()
+        source = data.sources[i, :n]
+        assert len(source.unique()) == n and source.min() >= 3  # distinct symbols: one alignment
+        assert (data.sources[i, n:] == data.pad_id).all()
+        assert data.targets[i, :n].tolist() == sorted(source.tolist())
+        assert data.targets[i, n] == data.eos_id and (data.targets[i, n + 1:] == data.pad_id).all()
+        # teacher forcing: the decoder reads <bos> then the targets shifted right by one
+        assert data.decoder_inputs[i, 0] == data.bos_id
+        assert torch.equal(data.decoder_inputs[i, 1:n + 1], data.targets[i, :n])
+        assert torch.equal(data.sources[i, data.alignment[i, :n]], data.targets[i, :n])
+        assert (data.alignment[i, n:] == -1).all()
+
+
+def test_sorting_task_is_seeded_and_batches_for_fit():
+    a, b = ah.make_sorting_task(20, seed=1), ah.make_sorting_task(20, seed=1)
+    assert torch.equal(a.sources, b.sources) and torch.equal(a.alignment, b.alignment)
+    assert not torch.equal(a.sources, ah.make_sorting_task(20, seed=2).sources)
+    (sources, lens, decoder_inputs), targets = next(iter(DataLoader(a.dataset(), batch_size=4)))
+    assert sources.shape == (4, 10) and lens.shape == (4,) and decoder_inputs.shape == targets.shape == (4, 11)
+
+
+def test_sorting_task_bad_input():
+    with pytest.raises(ValueError, match="min_len"):
+        ah.make_sorting_task(10, min_len=5, max_len=4)
+    with pytest.raises(ValueError, match="num_symbols"):
+        ah.make_sorting_task(10, max_len=8, num_symbols=7)
+    with pytest.raises(ValueError, match="max_len"):
+        ah.make_sorting_task(10, max_len=0)

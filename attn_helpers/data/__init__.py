@@ -10,7 +10,14 @@ from .digits import (
     make_cued_digits,
 )
 from .regression1d import RegressionData, make_regression_data, target_function
-from .sequences import LookupData, ReversalData, make_lookup_task, make_reversal_task
+from .sequences import (
+    LookupData,
+    ReversalData,
+    SortingData,
+    make_lookup_task,
+    make_reversal_task,
+    make_sorting_task,
+)
 from .white_patch import WhitePatchImages, make_white_patch_images, white_patch_stl10
 from .routes import (
     DATA_ROUTE_ENV_VAR,
@@ -42,10 +49,12 @@ __all__ = [
     "LookupData",
     "RegressionData",
     "ReversalData",
+    "SortingData",
     "choose_data_route",
     "fetch_torchvision_dataset",
     "make_lookup_task",
     "make_regression_data",
     "make_reversal_task",
+    "make_sorting_task",
     "target_function",
 ]

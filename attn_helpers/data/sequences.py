@@ -6,6 +6,10 @@
 * :func:`make_reversal_task` (chapter 3): a sequence of tokens; the target at position
   ``i`` is the token at ``L - 1 - i``. The correct attention is the anti-diagonal, and it
   cannot be found without knowing positions.
+* :func:`make_sorting_task` (chapter 3b): a variable-length sequence of distinct symbols and
+  the same symbols sorted, framed for an encoder-decoder (``<bos>``/``<eos>``, padding). Output
+  step ``t`` copies the source token at ``alignment[t]``, so the correct cross-attention is a
+  permutation that changes from example to example and must be found by content.
 
 Everything is generated on the spot from a seed (no download, the same on every machine).
 """
@@ -17,7 +21,14 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["LookupData", "make_lookup_task", "ReversalData", "make_reversal_task"]
+__all__ = [
+    "LookupData",
+    "make_lookup_task",
+    "ReversalData",
+    "make_reversal_task",
+    "SortingData",
+    "make_sorting_task",
+]
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -129,3 +140,77 @@ def make_reversal_task(num_samples: int, *, seq_len: int = 12, vocab_size: int =
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(vocab_size, (num_samples, seq_len), generator=g)
     return ReversalData(tokens, tokens.flip(1), vocab_size)
+
+
+@dataclass(frozen=True)
+class SortingData:
+    """A sorting task for an encoder-decoder: ``N`` examples of ``n`` distinct symbols each,
+    ``n`` varying between examples.
+
+    Token ids: ``pad_id = 0``, ``bos_id = 1``, ``eos_id = 2``, symbols ``3 .. vocab_size - 1``
+    (shared by source and target). With ``S = max_len`` and ``T = S + 1``:
+
+    * ``sources`` (N, S): the symbols, then ``pad_id``; ``source_lens`` (N,) = ``n``.
+    * ``decoder_inputs`` (N, T): ``<bos>`` and the sorted symbols (teacher forcing), then padding.
+    * ``targets`` (N, T): the sorted symbols and ``<eos>``, then ``pad_id``;
+      ``target_lens`` (N,) = ``n + 1``.
+    * ``alignment`` (N, T): the source position whose token ``targets[:, t]`` copies, ``-1``
+      for ``<eos>`` and padding (no source token is copied there).
+    """
+
+    sources: torch.Tensor
+    source_lens: torch.Tensor
+    decoder_inputs: torch.Tensor
+    targets: torch.Tensor
+    target_lens: torch.Tensor
+    alignment: torch.Tensor
+    vocab_size: int
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+
+    def __len__(self) -> int:
+        return self.sources.shape[0]
+
+    def dataset(self) -> Dataset:
+        """A data set of ``((source, source_len, decoder_input), target)`` items, the batch layout
+        ``ah.fit`` passes to a model as ``model(sources, source_lens, decoder_inputs)``."""
+        return _PairDataset((self.sources, self.source_lens, self.decoder_inputs), self.targets)
+
+
+def make_sorting_task(
+    num_samples: int,
+    *,
+    min_len: int = 3,
+    max_len: int = 10,
+    num_symbols: int = 20,
+    seed: int = 0,
+) -> SortingData:
+    """Generate the sorting task of :class:`SortingData`.
+
+    Each example has ``n`` symbols, ``n`` uniform in ``[min_len, max_len]``, drawn without
+    replacement from ``num_symbols`` symbols (distinct symbols make the alignment unique).
+    """
+    _check_int("num_samples", num_samples, 1)
+    _check_int("min_len", min_len, 1)
+    _check_int("max_len", max_len, 1)
+    if min_len > max_len:
+        raise ValueError(f"min_len must be <= max_len, got {min_len} > {max_len}")
+    _check_int("num_symbols", num_symbols, max_len)
+    pad_id, bos_id, eos_id, first = 0, 1, 2, 3
+    g = torch.Generator().manual_seed(seed)
+    symbols = torch.rand(num_samples, num_symbols, generator=g).argsort(dim=1)[:, :max_len] + first  # distinct
+    source_lens = torch.randint(min_len, max_len + 1, (num_samples,), generator=g)
+    real = torch.arange(max_len) < source_lens[:, None]  # (N, S)
+    sources = symbols.masked_fill(~real, pad_id)
+    # padding sorts last when it is replaced by a value above every symbol
+    order = sources.masked_fill(~real, first + num_symbols).argsort(dim=1)  # (N, S): source position of rank t
+    ranked = sources.gather(1, order)  # sorted symbols, padding last
+    rows = torch.arange(num_samples)
+    targets = torch.cat([ranked, torch.full((num_samples, 1), pad_id)], dim=1)  # (N, T)
+    targets[rows, source_lens] = eos_id
+    decoder_inputs = torch.cat([torch.full((num_samples, 1), bos_id), ranked], dim=1)  # (N, T)
+    alignment = torch.cat([order, torch.full((num_samples, 1), -1)], dim=1)
+    alignment = alignment.masked_fill(torch.arange(max_len + 1) >= source_lens[:, None], -1)
+    return SortingData(sources, source_lens, decoder_inputs, targets, source_lens + 1, alignment,
+                       first + num_symbols, pad_id, bos_id, eos_id)
