@@ -2,16 +2,54 @@
 
 Every public function of the package validates its inputs with these helpers so a
 wrong shape, dtype or range surfaces as a one-line ``ValueError``/``TypeError``
-instead of a deep PyTorch traceback.
+instead of a deep PyTorch traceback. They are the package's only validators: a
+module that needs a check calls one of these rather than keeping its own copy.
+
+What is checked, and what is not:
+
+* **Cheap checks only.** A module's ``forward`` checks ranks, sizes and dtypes: Python
+  comparisons of tensor metadata that never read tensor *values*, so they never make
+  the CPU wait for a GPU (no ``.item()``, no ``bool(tensor)``). ``benchmarks/bench_checks.py``
+  measures what they cost per training step.
+* **NaN policy: data NaNs propagate, as in torch.** A NaN or infinity inside an input
+  tensor is not an argument error: it flows through the module the way it flows
+  through ``torch.nn`` layers (finding it would mean reading every value, and a GPU
+  sync per call). :func:`attn_helpers.fit` is where it surfaces, once per epoch: a
+  non-finite training loss raises ``FloatingPointError``. NaN as a *Python number*
+  argument (a bandwidth, a rate) is rejected, by :func:`check_positive` and
+  :func:`check_in_range`.
+* **Integers.** :func:`check_int` raises ``ValueError`` for any value that is not an
+  int in range, including ``2.5``, ``True`` or ``"3"`` (one message, "must be a
+  positive int, got 2.5", whatever was wrong with it). ``numpy`` integers count as ints.
+* **dtypes.** A module whose parameters are float32 needs float32 inputs; under
+  ``torch.autocast`` the mismatch is allowed for the dtypes autocast converts
+  (float32, float16, bfloat16), because there the casting is autocast's job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["check_tensor", "check_positive", "check_in_range", "check_choice"]
+__all__ = [
+    "check_tensor",
+    "check_positive",
+    "check_in_range",
+    "check_choice",
+    "check_int",
+    "check_ints",
+    "check_device",
+    "check_dtype",
+    "check_feature_map",
+    "check_batchnorm_batch",
+]
+
+# Devices the book's code runs on; torch knows more (xla, meta, ...), the book does not use them.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+# The dtypes torch.autocast converts on its own; float64 is left alone (and then fails).
+_AUTOCAST_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 def check_tensor(
@@ -41,7 +79,9 @@ def check_tensor(
                 f"{name} must be {want}-D, got shape {tuple(value.shape)} ({value.dim()}-D)"
             )
     if floating and not value.is_floating_point():
-        raise TypeError(f"{name} must have a floating-point dtype, got {value.dtype}")
+        raise TypeError(
+            f"{name} must have a floating-point dtype, got {value.dtype}; convert it with {name}.float()"
+        )
     if shape is not None:
         expected = tuple(shape)
         ok = value.dim() == len(expected) and all(
@@ -75,3 +115,131 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def _int_bounds(low: int | None, high: int | None) -> str:
+    if high is not None:
+        return f"an int in [{low}, {high}]" if low is not None else f"an int <= {high}"
+    if low == 1:
+        return "a positive int"
+    if low == 0:
+        return "a non-negative int"
+    return f"an int >= {low}" if low is not None else "an int"
+
+
+def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an ``int`` if it is an integer in ``[low, high]``, else raise ``ValueError``.
+
+    ``bool`` is refused (``True`` is not a size); ``numpy`` integers are accepted. A float,
+    even an integral one like ``2.0``, is refused: sizes and counts are ints.
+    """
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        raise ValueError(f"{name} must be {_int_bounds(low, high)}, got {value!r}")
+    return int(value)
+
+
+def check_ints(
+    name: str, values: object, low: int | None = 1, *, length: int | None = None
+) -> tuple[int, ...]:
+    """Return ``values`` as a tuple of ints, each ``>= low``; a non-empty sequence, ``length`` long if given."""
+    want = f"{length} " if length is not None else "a non-empty sequence of "
+    what = _int_bounds(low, None).removeprefix("a ").removeprefix("an ") + "s"
+    try:
+        items = tuple(values)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(f"{name} must be {want}{what}, got {values!r}") from None
+    if (
+        not items
+        or (length is not None and len(items) != length)
+        or isinstance(values, (str, bytes))
+        or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer))
+               or (low is not None and v < low) for v in items)
+    ):
+        raise ValueError(f"{name} must be {want}{what}, got {values!r}")
+    return tuple(int(v) for v in items)
+
+
+def check_device(name: str, value: object, *, available: bool = True) -> torch.device:
+    """Return ``value`` as a ``torch.device`` of a kind the book runs on (cpu, cuda, mps), else raise.
+
+    Args:
+        name: argument name quoted in the error message.
+        value: a ``torch.device`` or a string such as ``"cuda"``, ``"cuda:1"``, ``"cpu"``.
+        available: also require the device kind to be usable on this machine (CUDA or
+            MPS present). ``False`` only checks that it names a device.
+    """
+    if not isinstance(value, (str, torch.device)):
+        raise ValueError(
+            f"{name}={value!r} is not a device: give a torch.device or a string such as 'cpu' or 'cuda'"
+        )
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"{name}={value!r} is not a device: {error}") from None
+    if device.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"{name}={str(value)!r} is not a device this book runs on: use one of {list(DEVICE_TYPES)}"
+        )
+    if available and device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}={str(value)!r} but CUDA is not available here")
+    if available and device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}={str(value)!r} but MPS is not available here")
+    return device
+
+
+def _autocast_converts(value: torch.Tensor) -> bool:
+    if value.dtype not in _AUTOCAST_DTYPES:
+        return False
+    try:
+        return torch.is_autocast_enabled(value.device.type)
+    except RuntimeError:  # a device type autocast does not know (e.g. meta)
+        return False
+
+
+def check_dtype(name: str, value: torch.Tensor, dtype: torch.dtype, *, owner: str = "the module") -> None:
+    """Raise ``TypeError`` unless ``value.dtype == dtype`` (the dtype of ``owner``'s parameters).
+
+    Allowed under ``torch.autocast`` for float32/float16/bfloat16 inputs, which autocast
+    converts itself. ``value`` must already be a tensor (see :func:`check_tensor`).
+    """
+    if value.dtype != dtype and not _autocast_converts(value):
+        raise TypeError(
+            f"{name} must have dtype {dtype} (the dtype of {owner}'s parameters), got {value.dtype}; "
+            f"convert the input ({name}.to({dtype})) or the module (.to({value.dtype}))"
+        )
+
+
+def check_feature_map(name: str, value: object, channels: int | None = None) -> torch.Tensor:
+    """Return ``value`` if it is a floating (B, channels, H, W) tensor with ``H, W >= 1``, else raise.
+
+    An empty map (``H`` or ``W`` of 0) is refused: pooling it gives NaN or a raw
+    convolution error. ``channels=None`` accepts any channel count.
+    """
+    check_tensor(name, value, ndim=4, floating=True)
+    if channels is not None and value.shape[1] != channels:
+        raise ValueError(f"{name} must have shape (B, {channels}, H, W), got {tuple(value.shape)}")
+    if value.shape[2] == 0 or value.shape[3] == 0:
+        raise ValueError(
+            f"{name} must have at least one position (H, W >= 1), got shape {tuple(value.shape)}"
+        )
+    return value
+
+
+def check_batchnorm_batch(name: str, value: torch.Tensor, training: bool, *, owner: str) -> None:
+    """Raise ``ValueError`` for a batch of one in training mode, which ``owner``'s BatchNorm over (B, C) cannot use.
+
+    BatchNorm estimates each channel's mean and variance from the batch; over (B, C)
+    a batch of one gives a single value per channel and torch refuses it. In eval mode
+    the running statistics are used and any batch size works.
+    """
+    if training and value.shape[0] == 1:
+        raise ValueError(
+            f"{name} must have a batch of at least 2 in training mode: {owner} applies "
+            f"BatchNorm over (B, C), which needs more than one value per channel; got shape "
+            f"{tuple(value.shape)}. Use a larger batch, or call .eval() to use the running statistics"
+        )

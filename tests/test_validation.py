@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from attn_helpers.validation import check_choice, check_in_range, check_positive, check_tensor
+from attn_helpers.validation import (
+    check_batchnorm_batch,
+    check_choice,
+    check_device,
+    check_dtype,
+    check_feature_map,
+    check_in_range,
+    check_int,
+    check_ints,
+    check_positive,
+    check_tensor,
+)
 
 
 # --------------------------------------------------------------------------- check_tensor
@@ -115,3 +126,142 @@ def test_check_choice_returns_value_or_lists_choices() -> None:
         check_choice("kernel", "cosine", ("gaussian", "boxcar"))
     with pytest.raises(ValueError, match="kernel must be one of"):
         check_choice("kernel", None, ("gaussian",))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ check_int
+
+
+@pytest.mark.parametrize("value", [1, 7, np.int64(3), np.int32(1)])
+def test_check_int_returns_a_python_int(value: object) -> None:
+    result = check_int("n", value, 1)
+    assert result == int(value) and type(result) is int  # noqa: E721
+
+
+@pytest.mark.parametrize("value", [2.5, 2.0, True, np.bool_(True), "3", None, torch.tensor(3)])
+def test_check_int_refuses_what_is_not_an_int_naming_the_argument(value: object) -> None:
+    with pytest.raises(ValueError, match=r"max_len must be a positive int, got "):
+        check_int("max_len", value, 1)
+
+
+@pytest.mark.parametrize(("low", "high", "value", "message"), [
+    (1, None, 0, r"n must be a positive int, got 0"),
+    (0, None, -1, r"seed must be a non-negative int, got -1"),
+    (2, None, 1, r"num_branches must be an int >= 2, got 1"),
+    (4, 8, 9, r"digit_size must be an int in \[4, 8\], got 9"),
+    (None, 3, 4, r"k must be an int <= 3, got 4"),
+])
+def test_check_int_bounds_are_inclusive_and_named(low: int | None, high: int | None, value: int, message: str) -> None:
+    name = message.split(" ")[0]
+    with pytest.raises(ValueError, match=message):
+        check_int(name, value, low, high)
+    edge = low if low is not None else high
+    assert check_int(name, edge, low, high) == edge
+
+
+def test_check_ints_length_and_items() -> None:
+    assert check_ints("widths", [32, np.int64(64)]) == (32, 64)
+    assert check_ints("widths", (1, 2, 3, 4), length=4) == (1, 2, 3, 4)
+    for bad in ([], (1, 0), (1, 2.5), "12", 3, None):
+        with pytest.raises(ValueError, match="widths must be a non-empty sequence of positive ints"):
+            check_ints("widths", bad)
+    with pytest.raises(ValueError, match=r"widths must be 4 positive ints, got \(1, 2, 3\)"):
+        check_ints("widths", (1, 2, 3), length=4)
+
+
+# --------------------------------------------------------------------------- check_device
+
+
+@pytest.mark.parametrize("value", ["cpu", "cpu:0", torch.device("cpu")])
+def test_check_device_returns_a_torch_device(value: object) -> None:
+    assert check_device("device", value).type == "cpu"
+
+
+@pytest.mark.parametrize("value", ["tpu", "gpu", "", "cuda:x"])
+def test_check_device_refuses_strings_that_name_no_device(value: str) -> None:
+    with pytest.raises(ValueError, match=r"device=.* is not a device"):
+        check_device("device", value)
+
+
+@pytest.mark.parametrize("value", [3.5, None, 0, ["cpu"]])
+def test_check_device_refuses_other_types(value: object) -> None:
+    with pytest.raises(ValueError, match=r"device=.* is not a device: give a torch.device or a string"):
+        check_device("device", value)
+
+
+@pytest.mark.parametrize("value", ["meta", "xla", torch.device("meta")])
+def test_check_device_refuses_devices_the_book_does_not_run_on(value: object) -> None:
+    with pytest.raises(ValueError, match=r"device='(meta|xla)' is not a device this book runs on"):
+        check_device("device", value)
+
+
+def test_check_device_availability_is_checked_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda' but CUDA is not available here"):
+        check_device("device", "cuda")
+    with pytest.raises(ValueError, match="device='mps' but MPS is not available here"):
+        check_device("device", "mps")
+    assert check_device("device", "cuda:1", available=False) == torch.device("cuda", 1)
+
+
+# ---------------------------------------------------------------------------- check_dtype
+
+
+def test_check_dtype_names_the_argument_and_the_owner() -> None:
+    check_dtype("x", torch.zeros(2), torch.float32, owner="SqueezeExcite")
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of SqueezeExcite's "
+                                        r"parameters\), got torch.float64"):
+        check_dtype("x", torch.zeros(2, dtype=torch.float64), torch.float32, owner="SqueezeExcite")
+
+
+def test_check_dtype_leaves_the_cast_to_autocast_where_autocast_casts() -> None:
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        check_dtype("x", torch.zeros(2, dtype=torch.bfloat16), torch.float32)
+        check_dtype("x", torch.zeros(2), torch.bfloat16)
+        with pytest.raises(TypeError, match="x must have dtype torch.float32"):  # autocast leaves float64 alone
+            check_dtype("x", torch.zeros(2, dtype=torch.float64), torch.float32)
+    with pytest.raises(TypeError, match="x must have dtype torch.float32"):
+        check_dtype("x", torch.zeros(2, dtype=torch.bfloat16), torch.float32)  # autocast off again
+
+
+def test_check_dtype_on_a_device_autocast_does_not_know() -> None:
+    with pytest.raises(TypeError, match="x must have dtype torch.float64"):
+        check_dtype("x", torch.zeros(2, device="meta"), torch.float64)
+
+
+# ---------------------------------------------------------------------- check_feature_map
+
+
+def test_check_feature_map_accepts_any_channels_unless_given() -> None:
+    x = torch.zeros(2, 3, 4, 5)
+    assert check_feature_map("x", x) is x
+    assert check_feature_map("x", x, 3) is x
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 4, H, W\), got \(2, 3, 4, 5\)"):
+        check_feature_map("x", x, 4)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 0, 5), (2, 3, 4, 0)])
+def test_check_feature_map_refuses_an_empty_map(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"local_features must have at least one position \(H, W >= 1\)"):
+        check_feature_map("local_features", torch.zeros(shape))
+
+
+def test_check_feature_map_refuses_wrong_rank_and_integers() -> None:
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        check_feature_map("x", torch.zeros(2, 3, 4))
+    with pytest.raises(TypeError, match="x must have a floating-point dtype"):
+        check_feature_map("x", torch.zeros(2, 3, 4, 4, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------ check_batchnorm_batch
+
+
+def test_check_batchnorm_batch_refuses_one_sample_in_training_only() -> None:
+    one = torch.zeros(1, 4, 3, 3)
+    with pytest.raises(ValueError, match=r"x must have a batch of at least 2 in training mode: BAM's channel branch"):
+        check_batchnorm_batch("x", one, True, owner="BAM's channel branch")
+    check_batchnorm_batch("x", one, False, owner="BAM's channel branch")  # eval: running statistics
+    check_batchnorm_batch("x", torch.zeros(2, 4, 3, 3), True, owner="BAM's channel branch")
+    # the premise: torch's own message names neither the argument nor the module
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        torch.nn.BatchNorm1d(4).train()(torch.zeros(1, 4))
