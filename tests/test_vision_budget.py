@@ -52,6 +52,26 @@ def test_train_and_evaluate_row_and_reproducibility(tiny_data):
     assert rows[0].history.train_loss == pytest.approx(rows[1].history.train_loss, rel=1e-3)
 
 
+def test_constant_schedule_and_validation_curves(tiny_data, monkeypatch):
+    # A published recipe reproduced as is: no schedule moves the learning rate; the validation
+    # loader gives one loss and accuracy per epoch, and the test set stays for the end.
+    def no_schedule(*args, **kwargs):
+        raise AssertionError("schedule='constant' must not build a learning-rate schedule")
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "OneCycleLR", no_schedule)
+    torch.manual_seed(0)
+    model = ah.ResNetCifar(10, widths=(4, 8, 8))
+    row = ah.train_and_evaluate("tiny", model, tiny_data, epochs=2, lr=1e-3, device="cpu", progress=False,
+                                optimizer="adamw", weight_decay=0.0, schedule="constant",
+                                val_loader=tiny_data.test_loader)
+    assert len(row.history.val_loss) == len(row.history.val_metric) == 2
+    assert all(0 <= a <= 1 for a in row.history.val_metric)
+    _, test_accuracy = ah.evaluate(model, tiny_data.test_loader, torch.nn.CrossEntropyLoss(), ah.accuracy)
+    assert row.history.val_metric[-1] == pytest.approx(test_accuracy) == pytest.approx(row.accuracy)
+    with pytest.raises(ValueError, match="schedule"):
+        ah.train_and_evaluate("x", model, tiny_data, epochs=1, lr=0.1, device="cpu", schedule="cosine")
+
+
 def test_results_table(tiny_data):
     a = ah.ResultRow("baseline", 0.5, 1000, 2_000_000, 1.0, "cpu")
     b = ah.ResultRow("SE", 0.55, 1100, 2_100_000, 1.2, "cpu")

@@ -18,9 +18,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,6 +35,7 @@ from ..data.vision import VisionData
 __all__ = ["ResultRow", "count_parameters", "count_flops", "train_and_evaluate", "train_paired", "results_table"]
 
 OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("onecycle", "constant")
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
@@ -103,6 +105,8 @@ def train_and_evaluate(
     seed: int = 0,
     progress: bool = True,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    schedule: str = "onecycle",
+    val_loader: Iterable[Any] | None = None,
 ) -> ResultRow:
     """Train ``model`` on ``data`` under a fixed budget and return its :class:`ResultRow`.
 
@@ -113,6 +117,9 @@ def train_and_evaluate(
     call with the same ``seed``. ``train_seconds`` is the wall time of the training
     loop (CUDA is synchronised once at the end, never per step); for a run resumed from
     ``checkpoint_path`` (see :func:`attn_helpers.fit`) it counts only this session's part.
+    ``schedule="constant"`` keeps the learning rate at ``lr`` (a recipe being reproduced
+    as published); ``val_loader`` is evaluated after every epoch (loss and accuracy in the
+    row's ``history``), never the test set, which is evaluated once at the end.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
@@ -123,6 +130,7 @@ def train_and_evaluate(
     check_positive("lr", lr)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("schedule", schedule, SCHEDULES)
     device = torch.device(device)
     params, flops = count_parameters(model), count_flops(model, data.input_shape)
     seed_everything(seed)
@@ -130,15 +138,16 @@ def train_and_evaluate(
         generator.manual_seed(seed)
     model.to(device)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
-                                                    steps_per_epoch=len(data.train_loader))
+    scheduler = None if schedule == "constant" else torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, epochs=epochs, steps_per_epoch=len(data.train_loader))
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.cuda.synchronize(device)
     started = time.perf_counter()
     history = fit(model, data.train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs,
                   scheduler=scheduler, device=device, channels_last=True, progress=progress, desc=name,
-                  checkpoint_path=checkpoint_path)
+                  checkpoint_path=checkpoint_path, val_loader=val_loader,
+                  metric=accuracy if val_loader is not None else None)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
