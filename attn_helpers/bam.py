@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cbam import _check_int, check_feature_map, check_reduction
-from .validation import check_choice
+from .cbam import check_reduction
+from .validation import check_batchnorm_batch, check_choice, check_dtype, check_feature_map, check_int
 
 __all__ = ["BAM", "BAM_COMBINES"]
 
@@ -64,7 +64,7 @@ class BAM(nn.Module):
     ) -> None:
         super().__init__()
         hidden = check_reduction(channels, reduction)
-        _check_int("dilation", dilation)
+        check_int("dilation", dilation, 1)
         self.combine = check_choice("combine", combine, BAM_COMBINES)
         self.channels = channels
         self.channel_branch = nn.Sequential(
@@ -91,6 +91,8 @@ class BAM(nn.Module):
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """The attention map ``M(F)`` of shape (B, C, H, W), values in (0, 1)."""
         check_feature_map("x", x, self.channels)
+        check_dtype("x", x, self.channel_branch[0].weight.dtype, owner="BAM")
+        check_batchnorm_batch("x", x, self.training, owner="BAM's channel branch")
         mc = self.channel_branch(x.mean(dim=(2, 3)))[:, :, None, None]  # (B, C, 1, 1)
         ms = self.spatial_branch(x)  # (B, 1, H, W)
         logits = mc + ms if self.combine == "sum" else mc * ms  # (B, C, H, W)

@@ -37,39 +37,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .validation import check_choice, check_positive, check_tensor
+from .validation import check_choice, check_dtype, check_feature_map, check_int
 
 __all__ = ["CBAM_ORDERS", "CBAM", "ChannelAttention", "SpatialAttention"]
 
 CBAM_ORDERS = ("channel-spatial", "spatial-channel", "channel", "spatial")
 
 
-def _check_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
 def check_reduction(channels: int, reduction: int) -> int:
     """Validate ``channels`` and ``reduction``; return the hidden width ``channels // reduction``."""
-    _check_int("channels", channels)
-    _check_int("reduction", reduction)
+    check_int("channels", channels, 1)
+    check_int("reduction", reduction, 1)
     if channels < reduction:
         raise ValueError(
             f"channels must be >= reduction so the hidden layer keeps at least one unit, "
             f"got channels={channels}, reduction={reduction}"
         )
     return channels // reduction
-
-
-def check_feature_map(name: str, x: object, channels: int) -> torch.Tensor:
-    """Check that ``x`` is a floating (B, channels, H, W) tensor."""
-    check_tensor(name, x, ndim=4, floating=True)
-    if x.shape[1] != channels:
-        raise ValueError(
-            f"{name} must have shape (B, {channels}, H, W), got {tuple(x.shape)}"
-        )
-    return x
 
 
 class ChannelAttention(nn.Module):
@@ -96,6 +80,7 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel attention ``Mc(x)``, shape (B, C, 1, 1)."""
         check_feature_map("x", x, self.channels)
+        check_dtype("x", x, self.mlp[0].weight.dtype, owner="ChannelAttention")
         avg = self.mlp(x.mean(dim=(2, 3)))  # (B, C)
         mx = self.mlp(x.amax(dim=(2, 3)))  # (B, C)
         return torch.sigmoid(avg + mx)[:, :, None, None]
@@ -124,7 +109,7 @@ class SpatialAttention(nn.Module):
 
     def __init__(self, kernel_size: int = 7, *, batchnorm: bool = True, zero_init: bool = True) -> None:
         super().__init__()
-        _check_int("kernel_size", kernel_size)
+        check_int("kernel_size", kernel_size, 1)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep the map's size, got {kernel_size}")
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not batchnorm)
@@ -136,7 +121,8 @@ class SpatialAttention(nn.Module):
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The spatial attention ``Ms(x)``, shape (B, 1, H, W)."""
-        check_tensor("x", x, ndim=4, floating=True)
+        check_feature_map("x", x)
+        check_dtype("x", x, self.conv.weight.dtype, owner="SpatialAttention")
         pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)  # (B, 2, H, W)
         return torch.sigmoid(self.norm(self.conv(pooled)))
 

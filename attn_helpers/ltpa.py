@@ -31,8 +31,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .cbam import _check_int
-from .validation import check_choice, check_tensor
+from .validation import check_choice, check_dtype, check_feature_map, check_int, check_ints, check_tensor
 
 __all__ = ["COMPATIBILITIES", "LTPAAttention", "LTPAVGG"]
 
@@ -57,7 +56,7 @@ class LTPAAttention(nn.Module):
 
     def __init__(self, channels: int, compatibility: str = "parametrised") -> None:
         super().__init__()
-        _check_int("channels", channels)
+        check_int("channels", channels, 1)
         self.channels = channels
         self.compatibility = check_choice("compatibility", compatibility, COMPATIBILITIES)
         self.u = nn.Conv2d(channels, 1, 1, bias=False) if compatibility == "parametrised" else None
@@ -65,18 +64,17 @@ class LTPAAttention(nn.Module):
     def forward(
         self, local_features: torch.Tensor, global_features: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        check_tensor("local_features", local_features, ndim=4, floating=True)
+        check_feature_map("local_features", local_features, self.channels)
         check_tensor("global_features", global_features, ndim=2, floating=True)
         b, c, h, w = local_features.shape
-        if c != self.channels:
-            raise ValueError(
-                f"local_features must have shape (B, {self.channels}, H, W), got {tuple(local_features.shape)}"
-            )
         if tuple(global_features.shape) != (b, c):
             raise ValueError(
                 f"global_features must have shape (B, C) = ({b}, {c}) to match local_features "
                 f"{tuple(local_features.shape)}, got {tuple(global_features.shape)}"
             )
+        check_dtype("global_features", global_features, local_features.dtype, owner="local_features")
+        if self.u is not None:
+            check_dtype("local_features", local_features, self.u.weight.dtype, owner="LTPAAttention")
         g = global_features[:, :, None, None]  # (B, C, 1, 1)
         if self.compatibility == "parametrised":
             scores = self.u(local_features + g).squeeze(1)  # (B, H, W); <u, g> cancels in the softmax
@@ -135,12 +133,10 @@ class LTPAVGG(nn.Module):
         compatibility: str = "parametrised",
     ) -> None:
         super().__init__()
-        _check_int("num_classes", num_classes, 2)
-        _check_int("in_channels", in_channels)
-        _check_int("convs_per_stage", convs_per_stage)
-        widths = tuple(widths)
-        if len(widths) != 4 or not all(isinstance(w, int) and w > 0 for w in widths):
-            raise ValueError(f"widths must be four positive ints, got {widths!r}")
+        check_int("num_classes", num_classes, 2)
+        check_int("in_channels", in_channels, 1)
+        check_int("convs_per_stage", convs_per_stage, 1)
+        widths = check_ints("widths", widths, 1, length=4)
         self.compatibility = check_choice("compatibility", compatibility, COMPATIBILITIES)
         self.in_channels = in_channels
         chans = (in_channels, *widths)
@@ -159,12 +155,13 @@ class LTPAVGG(nn.Module):
 
     def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits (B, num_classes) and the three attention maps [(B, h_k, w_k)]."""
-        check_tensor("x", x, ndim=4, floating=True)
+        check_feature_map("x", x)
         if x.shape[1] != self.in_channels or x.shape[2] % 8 or x.shape[3] % 8:
             raise ValueError(
                 f"x must have shape (B, {self.in_channels}, H, W) with H and W divisible by 8, "
                 f"got {tuple(x.shape)}"
             )
+        check_dtype("x", x, self.classifier.weight.dtype, owner="LTPAVGG")
         locals_: list[torch.Tensor] = []
         for i, stage in enumerate(self.stages):
             x = stage(x if i == 0 else self.pool(x))

@@ -133,3 +133,24 @@ def test_bad_input_names_the_argument() -> None:
         m(torch.randn(2, 32, 5))
     with pytest.raises(ValueError, match=r"x must have shape \(B, 32, H, W\)"):
         m(torch.randn(2, 31, 5, 5))
+
+
+def test_a_batch_of_one_in_training_names_the_input_and_the_channel_branch() -> None:
+    bam = BAM(32)
+    with pytest.raises(ValueError, match=r"x must have a batch of at least 2 in training mode: BAM's channel branch "
+                                         r"applies BatchNorm over \(B, C\)"):
+        bam(torch.randn(1, 32, 6, 6))
+    assert bam.eval()(torch.randn(1, 32, 6, 6)).shape == (1, 32, 6, 6)  # running statistics: fine
+
+
+def test_a_float64_input_and_an_integer_input_are_named() -> None:
+    bam = BAM(32)
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of BAM's parameters\), got torch.float64"):
+        bam(torch.randn(2, 32, 6, 6, dtype=torch.float64))
+    with pytest.raises(TypeError, match="x must have a floating-point dtype, got torch.int64"):
+        bam(torch.ones(2, 32, 6, 6, dtype=torch.long))
+
+
+def test_a_float_dilation_is_named() -> None:
+    with pytest.raises(ValueError, match="dilation must be a positive int, got 2.5"):
+        BAM(32, dilation=2.5)  # type: ignore[arg-type]

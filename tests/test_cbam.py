@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -148,3 +150,28 @@ def test_zero_init_starts_the_spatial_gate_uniform():
     assert torch.count_nonzero(CBAM(16, reduction=4).spatial.norm.weight) == 0
     assert torch.count_nonzero(CBAM(16, reduction=4, zero_init=False).spatial.norm.weight) == 1
     assert isinstance(SpatialAttention(batchnorm=False).norm, torch.nn.Identity)
+
+
+@pytest.mark.parametrize("build", [lambda: CBAM(32), lambda: ChannelAttention(32), SpatialAttention],
+                         ids=["CBAM", "channel", "spatial"])
+def test_a_float64_input_to_a_float32_module_is_named(build: Callable[[], torch.nn.Module]) -> None:
+    module = build()
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of \w+Attention's parameters\), "
+                                        r"got torch.float64"):
+        module(torch.randn(2, 32, 5, 5, dtype=torch.float64))
+    assert module.double()(torch.randn(2, 32, 5, 5, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_an_empty_map_is_named() -> None:
+    with pytest.raises(ValueError, match=r"x must have at least one position \(H, W >= 1\)"):
+        CBAM(32)(torch.randn(2, 32, 0, 5))
+    with pytest.raises(ValueError, match=r"x must have at least one position"):
+        SpatialAttention()(torch.randn(2, 32, 5, 0))
+
+
+@pytest.mark.parametrize("value", [2.5, True, "7"])
+def test_a_float_or_bool_where_an_int_is_needed_is_named(value: object) -> None:
+    with pytest.raises(ValueError, match=f"kernel_size must be a positive int, got {value!r}"):
+        SpatialAttention(kernel_size=value)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="reduction must be a positive int"):
+        CBAM(32, reduction=value)  # type: ignore[arg-type]

@@ -158,3 +158,28 @@ def test_bad_input_names_the_argument(features) -> None:
         LTPAVGG(1)
     with pytest.raises(ValueError, match="x must have shape"):
         LTPAVGG(10, widths=(4, 4, 4, 4))(torch.randn(1, 3, 20, 20))
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 0, 4), (2, 8, 4, 0)])
+def test_an_empty_local_map_is_named(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"local_features must have at least one position \(H, W >= 1\)"):
+        LTPAAttention(8, "dot")(torch.randn(shape), torch.randn(2, 8))
+
+
+def test_dtype_mismatches_are_named() -> None:
+    local = torch.randn(2, 8, 4, 4)
+    with pytest.raises(TypeError, match=r"local_features must have dtype torch.float32 \(the dtype of LTPAAttention's"):
+        LTPAAttention(8)(local.double(), torch.randn(2, 8).double())
+    with pytest.raises(TypeError, match=r"global_features must have dtype torch.float32 \(the dtype of local_features"):
+        LTPAAttention(8, "dot")(local, torch.randn(2, 8).double())
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of LTPAVGG's parameters\)"):
+        LTPAVGG(10, widths=(4, 4, 8, 8), convs_per_stage=1)(torch.randn(2, 3, 16, 16, dtype=torch.float64))
+
+
+def test_widths_and_ints_are_checked_by_name() -> None:
+    with pytest.raises(ValueError, match=r"widths must be 4 positive ints, got \(8, 8, 8\)"):
+        LTPAVGG(10, widths=(8, 8, 8))
+    with pytest.raises(ValueError, match="convs_per_stage must be a positive int, got 1.5"):
+        LTPAVGG(10, convs_per_stage=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="num_classes must be an int >= 2, got 1"):
+        LTPAVGG(1)
