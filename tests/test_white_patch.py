@@ -46,19 +46,45 @@ def test_batch_loader_serves_it() -> None:
 
 def test_stl10_route_uses_given_images(monkeypatch: pytest.MonkeyPatch) -> None:
     class FakeSTL:
-        data = np.full((12, 3, 96, 96), 7, dtype=np.uint8)
+        def __init__(self, value: int) -> None:
+            self.data = np.full((12, 3, 96, 96), value, dtype=np.uint8)
 
         def __len__(self) -> int:
             return 12
 
-    monkeypatch.setattr(white_patch, "fetch_torchvision_dataset", lambda *a, **k: FakeSTL())
-    train, test = white_patch.white_patch_stl10("unused", n_train=8, n_test=4)
-    assert isinstance(train, WhitePatchImages) and len(train) == 8 and len(test) == 4
+    splits = {"train": FakeSTL(7), "test": FakeSTL(9)}
+    monkeypatch.setattr(white_patch, "fetch_torchvision_dataset", lambda *a, split, **k: splits[split])
+    train, val, test = white_patch.white_patch_stl10("unused", n_train=8, n_val=5, n_test=4)
+    assert isinstance(train, WhitePatchImages) and (len(train), len(val), len(test)) == (8, 5, 4)
     patched = train.has_patch
-    assert (train.images[~patched] == 7).all()
+    assert (train.images[~patched] == 7).all() and (val.images[~val.has_patch] == 9).all()
     assert ((train.images == 255).flatten(1).sum(1)[patched] == 3 * 16 * 16).all()
     with pytest.raises(ValueError, match="n_train"):
         white_patch.white_patch_stl10("unused", n_train=10, n_test=4)
+    with pytest.raises(ValueError, match="n_val"):
+        white_patch.white_patch_stl10("unused", n_train=8, n_val=13, n_test=4)
+
+
+def test_article_rule_repeats_labels_and_positions_in_every_batch() -> None:
+    # The original batch function re-seeds with the index inside the batch: every batch of
+    # 8 gets the same labels and boxes, and a test set built the same way gets them too.
+    a = make_white_patch_images(40, image_size=24, patch_size=4, seed=0, article_batch_size=8)
+    b = make_white_patch_images(16, image_size=24, patch_size=4, seed=5, source="test", article_batch_size=8)
+    fresh = make_white_patch_images(40, image_size=24, patch_size=4, seed=0)
+    for k in range(1, 5):
+        assert torch.equal(a.labels[8 * k:8 * k + 8], a.labels[:8]) and torch.equal(a.boxes[8 * k:8 * k + 8], a.boxes[:8])
+    assert torch.equal(b.boxes[:8], a.boxes[:8])
+    # the same draws written out for index 0 of a batch: seed 10, a label, then row, column
+    draws = np.random.RandomState(10)
+    label = draws.randint(2)
+    assert a.labels[0].item() == label
+    if label:
+        row, col = draws.randint(24 - 4), draws.randint(24 - 4)
+        assert a.boxes[0].tolist() == [col, row, col + 4, row + 4]
+    assert len({tuple(box) for box in a.boxes[a.has_patch].tolist()}) <= 8
+    # backgrounds are the same crops as with the default rule
+    no_patch_either = ~a.has_patch & ~fresh.has_patch
+    assert torch.equal(a.images[no_patch_either], fresh.images[no_patch_either])
 
 
 def test_bad_input_names_the_argument() -> None:
@@ -70,3 +96,5 @@ def test_bad_input_names_the_argument() -> None:
         make_white_patch_images(4, image_size=4)
     with pytest.raises(ValueError, match="source"):
         make_white_patch_images(4, source="val")
+    with pytest.raises(ValueError, match="article_batch_size"):
+        make_white_patch_images(4, article_batch_size=0)

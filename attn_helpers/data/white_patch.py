@@ -10,10 +10,15 @@ experiment the case study rebuilds.
   and flower.jpg), resized to ``image_size``. Train crops come from the left 70 % of each
   photo, test crops from the right 30 %, so no test pixel was seen in training.
 * real: STL-10 (96 x 96) through torchvision, the experiment's original data: its first
-  4,000 ``train``-split images for training and the next 1,000 for testing.
+  4,000 ``train``-split images for training and the next 1,000 for testing, plus
+  validation images from STL-10's ``test`` split (the experiment had none).
 
 Every image's label and patch position come from one generator seeded per split, so
-labels and positions are independent of an image's place in a batch.
+labels and positions are independent of an image's place in a batch. ``article_batch_size``
+reproduces the original experiment's rule instead (Fernandez's white-patch article): the
+generator is re-seeded with ``10 +`` the image's index *within its batch* before the label
+and the position are drawn, so every batch repeats the same labels and at most
+``article_batch_size`` patch positions, in training and testing alike.
 """
 
 from __future__ import annotations
@@ -76,11 +81,35 @@ def _check_sizes(n: int, image_size: int, patch_size: int) -> None:
         raise ValueError(f"patch_size must be an int in [1, image_size={image_size}), got {patch_size!r}")
 
 
-def _add_patches(images: torch.Tensor, patch_size: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_article_batch_size(article_batch_size: int | None) -> None:
+    if article_batch_size is not None and (isinstance(article_batch_size, bool)
+                                           or not isinstance(article_batch_size, int) or article_batch_size < 1):
+        raise ValueError(f"article_batch_size must be None or a positive int, got {article_batch_size!r}")
+
+
+def _article_rule(n: int, height: int, width: int, patch_size: int,
+                  batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # The original batch function: NumPy's global generator re-seeded with 10 + (index in the
+    # batch), then one draw in {0, 1} for the label and two in [0, side - patch) for the
+    # corner, row first. The last valid corner (side - patch) is never drawn, as there.
+    labels, x0, y0 = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for j in range(n):
+        draws = np.random.RandomState(j % batch_size + 10)
+        labels[j] = draws.randint(2)
+        if labels[j]:
+            y0[j], x0[j] = draws.randint(height - patch_size), draws.randint(width - patch_size)
+    return labels, x0, y0
+
+
+def _add_patches(images: torch.Tensor, patch_size: int, rng: np.random.Generator,
+                 article_batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     n, _, height, width = images.shape
-    labels = rng.integers(2, size=n)
-    x0 = rng.integers(width - patch_size + 1, size=n)
-    y0 = rng.integers(height - patch_size + 1, size=n)
+    if article_batch_size is None:
+        labels = rng.integers(2, size=n)
+        x0 = rng.integers(width - patch_size + 1, size=n)
+        y0 = rng.integers(height - patch_size + 1, size=n)
+    else:
+        labels, x0, y0 = _article_rule(n, height, width, patch_size, article_batch_size)
     boxes = torch.full((n, 4), -1.0)
     for i in np.nonzero(labels)[0]:
         images[i, :, y0[i]:y0[i] + patch_size, x0[i]:x0[i] + patch_size] = 255
@@ -95,6 +124,7 @@ def make_white_patch_images(
     patch_size: int = 8,
     source: str = "train",
     seed: int = 0,
+    article_batch_size: int | None = None,
 ) -> WhitePatchImages:
     """Generate ``n`` offline white-patch images from scikit-learn's two sample photos.
 
@@ -104,9 +134,13 @@ def make_white_patch_images(
         patch_size: side of the white square (the original: 16 px on 96 px images, 1/6).
         source: ``"train"`` (left 70 % of each photo) or ``"test"`` (right 30 %).
         seed: seed of crops, flips, labels and patch positions.
+        article_batch_size: draw labels and positions with the original experiment's rule
+            for batches of this size (see the module docstring); the crops are the same as
+            with the default rule.
     """
     _check_sizes(n, image_size, patch_size)
     check_choice("source", source, ("train", "test"))
+    _check_article_batch_size(article_batch_size)
     from sklearn.datasets import load_sample_images
 
     # Halve the photos once (427 x 640 -> 213 x 320): crops then span 1-4x the image size
@@ -132,7 +166,7 @@ def make_white_patch_images(
         crops = F.interpolate(crops, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
         crops[torch.from_numpy(flips[members])] = crops[torch.from_numpy(flips[members])].flip(-1)
         out[torch.from_numpy(members)] = crops.round().clamp(0, 255).to(torch.uint8)
-    labels, boxes = _add_patches(out, patch_size, rng)
+    labels, boxes = _add_patches(out, patch_size, rng, article_batch_size)
     return WhitePatchImages(out, labels, boxes)
 
 
@@ -140,27 +174,39 @@ def white_patch_stl10(
     root: str | os.PathLike[str] = "data",
     *,
     n_train: int = 4000,
+    n_val: int = 1000,
     n_test: int = 1000,
     patch_size: int = 16,
     seed: int = 0,
-) -> tuple[WhitePatchImages, WhitePatchImages]:
-    """The original experiment's data: STL-10 ``train`` images 0..n_train-1 and the next n_test.
+    article_batch_size: int | None = None,
+) -> tuple[WhitePatchImages, WhitePatchImages, WhitePatchImages]:
+    """The original experiment's data -> ``(train, val, test)``.
+
+    Train and test are as in the experiment: STL-10 ``train`` images 0..n_train-1 and the
+    next ``n_test``. The experiment had no validation set; ``val`` is the first ``n_val``
+    images of STL-10's ``test`` split, so it shares no image with the other two.
+    ``article_batch_size`` applies the experiment's labelling rule (module docstring).
 
     Downloads STL-10 (about 2.6 GB) on first use; raises
     :class:`~attn_helpers.DatasetUnavailableError` when it cannot.
     """
-    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
-        raise ValueError(f"n_train must be a positive int, got {n_train!r}")
-    if isinstance(n_test, bool) or not isinstance(n_test, int) or n_test < 1:
-        raise ValueError(f"n_test must be a positive int, got {n_test!r}")
+    for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
     _check_sizes(n_train, 96, patch_size)
+    _check_article_batch_size(article_batch_size)
     stl = fetch_torchvision_dataset("STL10", root, split="train")
     if n_train + n_test > len(stl):
         raise ValueError(f"n_train + n_test must be <= {len(stl)}, got {n_train + n_test}")
+    stl_test = fetch_torchvision_dataset("STL10", root, split="test")
+    if n_val > len(stl_test):
+        raise ValueError(f"n_val must be <= {len(stl_test)}, got {n_val}")
     raw = torch.from_numpy(np.asarray(stl.data[: n_train + n_test]).copy())  # (N, 3, 96, 96) uint8
+    parts = {"train": raw[:n_train], "val": torch.from_numpy(np.asarray(stl_test.data[:n_val]).copy()),
+             "test": raw[n_train:]}
     sets = []
-    for split, (start, stop) in enumerate(((0, n_train), (n_train, n_train + n_test))):
-        images = raw[start:stop].clone()
-        labels, boxes = _add_patches(images, patch_size, np.random.default_rng([seed, split]))
+    for split, images in enumerate(parts.values()):
+        images = images.clone()
+        labels, boxes = _add_patches(images, patch_size, np.random.default_rng([seed, split]), article_batch_size)
         sets.append(WhitePatchImages(images, labels, boxes))
-    return sets[0], sets[1]
+    return sets[0], sets[1], sets[2]
