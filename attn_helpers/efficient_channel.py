@@ -19,17 +19,15 @@ import math
 import torch
 from torch import nn
 
-from .validation import check_tensor
+from .validation import check_dtype, check_feature_map, check_int, check_positive
 
 __all__ = ["EfficientChannelAttention", "eca_kernel_size"]
 
 
 def eca_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:
     """The paper's adaptive kernel size: the odd number nearest ``log2(C)/gamma + b/gamma``."""
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be a positive int, got {channels!r}")
-    if gamma <= 0:
-        raise ValueError(f"gamma must be > 0, got {gamma}")
+    check_int("channels", channels, 1)
+    check_positive("gamma", gamma)
     t = int(abs((math.log2(channels) + b) / gamma))
     return t if t % 2 else t + 1
 
@@ -47,9 +45,9 @@ class EfficientChannelAttention(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int | None = None) -> None:
         super().__init__()
-        k = eca_kernel_size(channels) if kernel_size is None else kernel_size
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+        k = eca_kernel_size(channels) if kernel_size is None else check_int("kernel_size", kernel_size, 1)
+        if k % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (the conv keeps C channels), got {kernel_size!r}")
         self.channels = channels
         self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=k // 2, bias=False)
         self.keep_maps = False
@@ -57,9 +55,8 @@ class EfficientChannelAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rescale the channels of ``x`` (B, C, H, W)."""
-        check_tensor("x", x, ndim=4)
-        if x.shape[1] != self.channels:
-            raise ValueError(f"x must have {self.channels} channels, got shape {tuple(x.shape)}")
+        check_feature_map("x", x, self.channels)
+        check_dtype("x", x, self.conv.weight.dtype, owner="EfficientChannelAttention")
         z = x.mean(dim=(2, 3))  # (B, C)
         gate = torch.sigmoid(self.conv(z.unsqueeze(1))).squeeze(1)[:, :, None, None]  # (B, C, 1, 1)
         if self.keep_maps:

@@ -30,7 +30,14 @@ import math
 import torch
 from torch import nn
 
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import (
+    check_batchnorm_batch,
+    check_dtype,
+    check_feature_map,
+    check_in_range,
+    check_int,
+    check_positive,
+)
 
 __all__ = ["SelectiveKernel", "sk_groups"]
 
@@ -42,8 +49,7 @@ def sk_groups(groups: int, in_channels: int, out_channels: int) -> int:
     ``gcd(G, C_in, C_out)`` groups (e.g. 16 groups for 16 channels).
     """
     for name, value in (("groups", groups), ("in_channels", in_channels), ("out_channels", out_channels)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(name, value, 1)
     return math.gcd(groups, math.gcd(in_channels, out_channels))
 
 
@@ -83,14 +89,11 @@ class SelectiveKernel(nn.Module):
     ) -> None:
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels
-        if isinstance(num_branches, bool) or not isinstance(num_branches, int) or num_branches < 2:
-            raise ValueError(f"num_branches must be an int >= 2 (one softmax over branches), got {num_branches!r}")
-        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-            raise ValueError(f"stride must be a positive int, got {stride!r}")
+        check_int("num_branches", num_branches, 2)  # a softmax over one branch is always 1
+        check_int("stride", stride, 1)
         check_positive("rd_ratio", rd_ratio)
         check_in_range("rd_ratio", rd_ratio, 0.0, 1.0)
-        if isinstance(min_channels, bool) or not isinstance(min_channels, int) or min_channels < 1:
-            raise ValueError(f"min_channels must be a positive int, got {min_channels!r}")
+        check_int("min_channels", min_channels, 1)
         self.groups = sk_groups(groups, in_channels, out_channels)
         self.in_channels, self.out_channels, self.num_branches = in_channels, out_channels, num_branches
         self.d = max(int(out_channels * rd_ratio), min_channels)
@@ -117,7 +120,10 @@ class SelectiveKernel(nn.Module):
         return torch.softmax(logits, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
+        check_feature_map("x", x, self.in_channels)
+        check_dtype("x", x, self.fc_select.weight.dtype, owner="SelectiveKernel")
+        if self.select:
+            check_batchnorm_batch("x", x, self.training, owner="SelectiveKernel's fuse layer")
         feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # (B, M, C, H', W')
         if self.select:
             a = self.branch_weights(feats)  # (B, M, C)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .validation import check_choice, check_in_range, check_positive, check_tensor
+from .validation import check_choice, check_dtype, check_feature_map, check_in_range, check_int, check_positive
 
 __all__ = ["SE_POOLINGS", "SE_GATES", "SqueezeExcite", "se_hidden_channels"]
 
@@ -38,8 +38,7 @@ def se_hidden_channels(channels: int, rd_ratio: float = 1 / 16, min_channels: in
 
     Raises ``ValueError`` when the bottleneck would be empty and ``min_channels`` is ``None``.
     """
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be a positive int, got {channels!r}")
+    check_int("channels", channels, 1)
     check_positive("rd_ratio", rd_ratio)
     check_in_range("rd_ratio", rd_ratio, 0.0, 1.0)
     hidden = int(round(channels * rd_ratio))
@@ -51,8 +50,7 @@ def se_hidden_channels(channels: int, rd_ratio: float = 1 / 16, min_channels: in
                 f"reduction (a larger rd_ratio) or pass min_channels=1 to floor it"
             )
         return hidden
-    if isinstance(min_channels, bool) or not isinstance(min_channels, int) or min_channels < 1:
-        raise ValueError(f"min_channels must be a positive int or None, got {min_channels!r}")
+    check_int("min_channels", min_channels, 1)
     return max(hidden, min_channels)
 
 
@@ -93,7 +91,8 @@ class SqueezeExcite(nn.Module):
 
     def excitation(self, x: torch.Tensor) -> torch.Tensor:
         """The gate ``s`` of shape (B, C, 1, 1) for an input (B, C, H, W)."""
-        check_tensor("x", x, ndim=4, floating=True, shape=(None, self.channels, None, None))
+        check_feature_map("x", x, self.channels)
+        check_dtype("x", x, self.fc1.weight.dtype, owner="SqueezeExcite")
         if self.pooling == "avg":
             z = x.mean(dim=(2, 3))  # (B, C)
         else:

@@ -49,7 +49,9 @@ def test_has_no_bottleneck_only_k_weights() -> None:
     ("kwargs", "x", "match"),
     [
         ({"channels": 8}, torch.randn(2, 8, 4), "x must be 4-D"),
-        ({"channels": 8}, torch.randn(2, 6, 4, 4), "x must have 8 channels"),
+        ({"channels": 8}, torch.randn(2, 6, 4, 4), r"x must have shape \(B, 8, H, W\)"),
+        ({"channels": 8}, torch.randn(2, 8, 0, 4), r"x must have at least one position"),
+        ({"channels": 8, "kernel_size": 2.5}, None, "kernel_size must be a positive int, got 2.5"),
         ({"channels": 8, "kernel_size": 4}, None, "kernel_size"),
         ({"channels": 0}, None, "channels"),
     ],
@@ -57,3 +59,17 @@ def test_has_no_bottleneck_only_k_weights() -> None:
 def test_bad_input_names_the_argument(kwargs: dict, x: torch.Tensor | None, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         EfficientChannelAttention(**kwargs)(x)
+
+
+def test_an_integer_input_is_named_before_mean_fails() -> None:
+    # torch's own error comes from mean() and names neither the argument nor the module
+    with pytest.raises(TypeError, match="x must have a floating-point dtype, got torch.int64"):
+        EfficientChannelAttention(8)(torch.ones(2, 8, 4, 4, dtype=torch.long))
+
+
+def test_a_float64_input_to_a_float32_module_is_named() -> None:
+    module = EfficientChannelAttention(8)
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of EfficientChannelAttention's "
+                                        r"parameters\), got torch.float64"):
+        module(torch.randn(2, 8, 4, 4, dtype=torch.float64))
+    assert module.double()(torch.randn(2, 8, 4, 4, dtype=torch.float64)).dtype == torch.float64

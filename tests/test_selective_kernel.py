@@ -82,7 +82,7 @@ def test_bad_input():
     sk = ah.SelectiveKernel(16)
     with pytest.raises(ValueError, match="x must be 4-D"):
         sk(torch.randn(16, 8, 8))
-    with pytest.raises(ValueError, match=r"x must have shape \(\*, 16, \*, \*\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 16, H, W\)"):
         sk(torch.randn(2, 8, 8, 8))
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         sk("image")
@@ -132,3 +132,17 @@ def test_select_on_and_off_start_from_the_same_weights():
 def test_select_shows_in_repr():
     assert "select=True" in repr(ah.SelectiveKernel(16))
     assert "select=False" in repr(ah.SelectiveKernel(16, select=False))
+
+
+def test_a_batch_of_one_in_training_names_the_input_and_the_fuse_layer():
+    sk = ah.SelectiveKernel(16, groups=4, min_channels=4)
+    with pytest.raises(ValueError, match=r"x must have a batch of at least 2 in training mode: SelectiveKernel's fuse layer"):
+        sk(torch.randn(1, 16, 6, 6))
+    assert sk.eval()(torch.randn(1, 16, 6, 6)).shape == (1, 16, 6, 6)  # running statistics
+    control = ah.SelectiveKernel(16, groups=4, min_channels=4, select=False)  # no fuse BatchNorm on its path
+    assert control(torch.randn(1, 16, 6, 6)).shape == (1, 16, 6, 6)
+
+
+def test_a_float64_input_to_a_float32_module_is_named():
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of SelectiveKernel's parameters\)"):
+        ah.SelectiveKernel(16, groups=4, min_channels=4)(torch.randn(2, 16, 6, 6, dtype=torch.float64))

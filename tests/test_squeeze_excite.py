@@ -81,7 +81,7 @@ def test_bad_input():
         se(torch.randn(16, 5, 5))
     with pytest.raises(ValueError, match="x must be 4-D"):
         se(torch.randn(2, 16, 5, 5, 1))
-    with pytest.raises(ValueError, match=r"x must have shape \(\*, 16, \*, \*\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 16, H, W\)"):
         se(torch.randn(2, 8, 5, 5))
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         se([[1.0]])
@@ -99,3 +99,18 @@ def test_bad_input():
         ah.SqueezeExcite(0)
     with pytest.raises(ValueError, match="min_channels"):
         ah.SqueezeExcite(16, min_channels=0)
+
+
+def test_a_float64_input_to_a_float32_module_is_named():
+    se = ah.SqueezeExcite(16)
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of SqueezeExcite's parameters\), "
+                                        r"got torch.float64"):
+        se(torch.randn(2, 16, 5, 5, dtype=torch.float64))
+    assert se.double()(torch.randn(2, 16, 5, 5, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_an_empty_map_and_a_float_channel_count_are_named():
+    with pytest.raises(ValueError, match=r"x must have at least one position"):
+        ah.SqueezeExcite(16)(torch.randn(2, 16, 0, 5))  # the mean of nothing would be NaN
+    with pytest.raises(ValueError, match="channels must be a positive int, got 16.0"):
+        ah.SqueezeExcite(16.0)
