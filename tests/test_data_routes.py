@@ -23,6 +23,7 @@ from attn_helpers import (
     choose_data_route,
     fetch_torchvision_dataset,
 )
+from attn_helpers.data.routes import DATA_ROOT_ENV_VAR, DOWNLOAD_BYTES, data_root
 
 
 @pytest.fixture
@@ -198,3 +199,28 @@ def test_unknown_dataset_name_raises_value_error(tmp_path: Path, name: str) -> N
     with pytest.raises(ValueError, match=f"dataset must name a torchvision dataset class, got {name!r}"):
         fetch_torchvision_dataset(name, tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+# ------------------------------------------------------------- data root and download size
+
+
+def test_data_root_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(DATA_ROOT_ENV_VAR, raising=False)
+    assert DATA_ROOT_ENV_VAR == "ATTN_DATA_ROOT" and data_root() == "data"
+    monkeypatch.setenv(DATA_ROOT_ENV_VAR, f" {tmp_path} ")
+    assert data_root() == str(tmp_path)
+    monkeypatch.setenv(DATA_ROOT_ENV_VAR, "  ")  # blank counts as unset
+    assert data_root() == "data"
+
+
+def test_download_size_is_printed_before_a_download_and_not_when_the_files_are_there(
+    tmp_path: Path, no_network: list[tuple[str, float | None]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert DOWNLOAD_BYTES["STL10"] == 2_640_397_119  # "2.64 GB": the number the book quotes
+    with pytest.raises(DatasetUnavailableError):
+        fetch_torchvision_dataset("STL10", tmp_path / "stl", split="train")
+    assert "Downloading STL10: a 2.64 GB archive" in capsys.readouterr().out
+    (tmp_path / "cifar" / "cifar-10-batches-py").mkdir(parents=True)  # already extracted (here: empty)
+    with pytest.raises(DatasetUnavailableError):
+        fetch_torchvision_dataset("CIFAR10", tmp_path / "cifar", train=True)
+    assert "Downloading" not in capsys.readouterr().out

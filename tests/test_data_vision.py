@@ -137,3 +137,69 @@ def test_bad_input():
         ah.vision_data("offline", "smoke")
     with pytest.raises(ValueError, match="batch_size"):
         ah.vision_data("offline", ah.get_profile("smoke"), batch_size=0)
+
+
+# ------------------------------------------------ the real route on fake files in torchvision's format
+
+
+@pytest.fixture
+def fake_real_root(tmp_path, monkeypatch):
+    """A data root with tiny CIFAR-10 and STL-10 trees; torchvision told their MD5s; no network."""
+    import socket
+    import urllib.request
+
+    import torchvision.datasets
+    from _fake_datasets import write_fake_cifar10, write_fake_stl10
+
+    for cls, attributes in ((torchvision.datasets.CIFAR10, write_fake_cifar10(tmp_path)),
+                            (torchvision.datasets.STL10, write_fake_stl10(tmp_path))):
+        for key, value in attributes.items():
+            monkeypatch.setattr(cls, key, value)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the real route tried to download although the files are there")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return tmp_path
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "stl10"])
+@pytest.mark.parametrize("device_loader", [False, True])
+def test_real_route_on_fake_files_trains_one_step(fake_real_root, dataset, device_loader, capsys):
+    from _fake_datasets import CLASS_NAMES
+
+    data = ah.vision_data("real", ah.get_profile("smoke"), dataset=dataset, root=fake_real_root, batch_size=16,
+                          n_train=32, n_test=20, device_loader=device_loader)
+    size = 32 if dataset == "cifar10" else 96
+    assert data.route == "real" and data.dataset == dataset and data.input_shape == (3, size, size)
+    assert data.class_names == CLASS_NAMES and data.num_classes == 10 and data.test_boxes is None
+    assert len(data.train_loader) == 2 and [y.shape[0] for _, y in data.test_loader] == [16, 4]
+    assert isinstance(data.train_loader, ah.DeviceLoader) == device_loader
+    assert "Downloading" not in capsys.readouterr().out  # the files were found, nothing fetched
+    x, y = next(iter(data.train_loader))
+    assert x.shape == (16, 3, size, size) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert ((0 <= y) & (y < 10)).all() and x.abs().max() < 5  # normalised
+    model = ah.ResNetCifar(data.num_classes, widths=(8, 8, 8))
+    before = [p.detach().clone() for p in model.parameters()]
+    history = ah.fit(model, data.train_loader, loss_fn=torch.nn.CrossEntropyLoss(),
+                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, val_loader=data.test_loader,
+                     metric=ah.accuracy, device="cpu", progress=False)
+    assert history.epochs == 1 and 0 <= history.val_metric[0] <= 1 and history.train_loss[0] > 0
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "stl10"])
+def test_both_real_loaders_give_the_same_test_batches(fake_real_root, dataset):
+    kwargs = {"dataset": dataset, "root": fake_real_root, "batch_size": 8, "n_train": 16, "n_test": 12}
+    torchvision_path = ah.vision_data("real", ah.get_profile("smoke"), device_loader=False, **kwargs)
+    device_path = ah.vision_data("real", ah.get_profile("smoke"), device_loader=True, **kwargs)
+    for (x1, y1), (x2, y2) in zip(torchvision_path.test_loader, device_path.test_loader, strict=True):
+        torch.testing.assert_close(x1, x2, rtol=0, atol=1e-6)
+        assert torch.equal(y1, y2)
+
+
+def test_real_route_root_defaults_to_attn_data_root(fake_real_root, monkeypatch):
+    monkeypatch.setenv("ATTN_DATA_ROOT", str(fake_real_root))
+    data = ah.vision_data("real", ah.get_profile("smoke"), batch_size=8, n_train=16, n_test=8)
+    assert len(data.train_set) == 16 and data.dataset == "cifar10"

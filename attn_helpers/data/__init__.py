@@ -19,11 +19,14 @@ from .sequences import (
     make_sorting_task,
 )
 from .white_patch import WhitePatchImages, make_white_patch_images, white_patch_stl10
+from .device_loader import DeviceLoader
 from .routes import (
+    DATA_ROOT_ENV_VAR,
     DATA_ROUTE_ENV_VAR,
     DATA_ROUTES,
     DatasetUnavailableError,
     choose_data_route,
+    data_root,
     fetch_torchvision_dataset,
 )
 from .vision import OFFLINE_TASKS, REAL_DATASETS, VisionData, batch_loader, vision_data
@@ -43,7 +46,10 @@ __all__ = [
     "WhitePatchImages",
     "make_white_patch_images",
     "white_patch_stl10",
+    "DATA_ROOT_ENV_VAR",
     "DATA_ROUTE_ENV_VAR",
+    "DeviceLoader",
+    "data_root",
     "DATA_ROUTES",
     "DatasetUnavailableError",
     "LookupData",

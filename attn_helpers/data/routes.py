@@ -6,7 +6,9 @@
   the route used on Colab.
 
 ``ATTN_DATA`` (``offline`` or ``real``) picks the route; by default the ``full``
-profile uses the real route and the others the offline one. A failed download ends
+profile uses the real route and the others the offline one. ``ATTN_DATA_ROOT`` names the
+folder the real datasets are kept in (default ``data``). Before a download starts, its
+size is printed (:data:`DOWNLOAD_BYTES`). A failed download ends
 in :class:`DatasetUnavailableError`, whose message names the offline route, after at
 most ``timeout`` seconds without an answer from the server.
 """
@@ -25,15 +27,26 @@ from ..profile import RunProfile
 from ..validation import check_choice, check_positive
 
 __all__ = [
+    "DATA_ROOT_ENV_VAR",
     "DATA_ROUTE_ENV_VAR",
     "DATA_ROUTES",
+    "DOWNLOAD_BYTES",
     "DatasetUnavailableError",
     "choose_data_route",
+    "data_root",
     "fetch_torchvision_dataset",
 ]
 
 DATA_ROUTE_ENV_VAR = "ATTN_DATA"
+DATA_ROOT_ENV_VAR = "ATTN_DATA_ROOT"
 DATA_ROUTES = ("offline", "real")
+# Size in bytes of the archive torchvision downloads (the files at the datasets' URLs).
+DOWNLOAD_BYTES = {"CIFAR10": 170_498_071, "STL10": 2_640_397_119}
+
+
+def data_root() -> str:
+    """The folder real datasets are kept in: ``ATTN_DATA_ROOT`` if set, else ``"data"``."""
+    return os.environ.get(DATA_ROOT_ENV_VAR, "").strip() or "data"
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -89,6 +102,11 @@ def fetch_torchvision_dataset(
     cls = _dataset_class(dataset)
     name = cls.__name__
     Path(root).mkdir(parents=True, exist_ok=True)
+    folder = getattr(cls, "base_folder", None)
+    if name in DOWNLOAD_BYTES and not (folder and (Path(root) / folder).is_dir()):
+        # Said before the download starts: STL-10's is 2.64 GB, too big to meet by surprise.
+        print(f"Downloading {name}: a {DOWNLOAD_BYTES[name] / 1e9:.2f} GB archive, once; later runs reuse "
+              f"the files in {Path(root).name!r}.")
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
