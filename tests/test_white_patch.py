@@ -14,7 +14,7 @@ from attn_helpers.data.white_patch import WhitePatchImages, make_white_patch_ima
 def test_offline_images_labels_and_boxes() -> None:
     data = make_white_patch_images(64, image_size=24, patch_size=6, seed=3)
     assert data.images.shape == (64, 3, 24, 24) and data.images.dtype == torch.uint8
-    assert 0.2 < data.labels.mean().item() < 0.8
+    assert 0.2 < data.labels.float().mean().item() < 0.8 and data.labels.dtype == torch.int64
     for i in range(64):
         image, label = data[i]
         assert image.shape == (3, 24, 24) and -1.0 <= image.min() and image.max() <= 1.0
@@ -26,7 +26,7 @@ def test_offline_images_labels_and_boxes() -> None:
             assert data.boxes[i].tolist() == [-1, -1, -1, -1]
     batch, labels = data[torch.arange(5)]
     assert batch.shape == (5, 3, 24, 24) and torch.equal(labels, data.labels[:5])
-    assert torch.equal(data.has_patch, data.labels > 0.5)
+    assert torch.equal(data.has_patch, data.labels == 1)
 
 
 def test_deterministic_and_train_test_differ() -> None:
@@ -41,7 +41,7 @@ def test_batch_loader_serves_it() -> None:
     data = make_white_patch_images(10, image_size=16, patch_size=4)
     loader = ah.batch_loader(data, 4, shuffle=False)
     x, y = next(iter(loader))
-    assert x.shape == (4, 3, 16, 16) and y.dtype == torch.float32
+    assert x.shape == (4, 3, 16, 16) and y.dtype == torch.int64  # class indices, as CrossEntropyLoss wants
 
 
 def test_stl10_route_uses_given_images(monkeypatch: pytest.MonkeyPatch) -> None:

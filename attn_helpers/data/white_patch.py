@@ -44,11 +44,11 @@ class WhitePatchImages(Dataset):
 
     Attributes:
         images: (N, 3, H, W) uint8 images, patch included.
-        labels: (N,) float32, 1.0 where the patch is present.
+        labels: (N,) int64 class indices, 1 where the patch is present (``class_names``).
         boxes: (N, 4) float32 ``(x0, y0, x1, y1)`` of the patch (x1, y1 exclusive);
             all -1 for images without a patch.
 
-    ``dataset[i]`` gives ``(image (3, H, W) float32 in [-1, 1], label float)``; indexing
+    ``dataset[i]`` gives ``(image (3, H, W) float32 in [-1, 1], label int)``; indexing
     with a list or tensor of indices gives a whole batch, so :func:`attn_helpers.batch_loader`
     serves it without per-image Python work.
     """
@@ -62,14 +62,14 @@ class WhitePatchImages(Dataset):
 
     def __getitem__(self, index: Any) -> tuple[torch.Tensor, Any]:
         if isinstance(index, (int, np.integer)):
-            return (self.images[int(index)].float() - 128.0) / 128.0, float(self.labels[int(index)])
+            return (self.images[int(index)].float() - 128.0) / 128.0, int(self.labels[int(index)])
         index = torch.as_tensor(index, dtype=torch.long)
         return (self.images[index].float() - 128.0) / 128.0, self.labels[index]
 
     @property
     def has_patch(self) -> torch.Tensor:
         """(N,) bool: which images contain the patch."""
-        return self.labels > 0.5
+        return self.labels == 1
 
 
 def _check_sizes(n: int, image_size: int, patch_size: int) -> None:
@@ -114,7 +114,7 @@ def _add_patches(images: torch.Tensor, patch_size: int, rng: np.random.Generator
     for i in np.nonzero(labels)[0]:
         images[i, :, y0[i]:y0[i] + patch_size, x0[i]:x0[i] + patch_size] = 255
         boxes[i] = torch.tensor([x0[i], y0[i], x0[i] + patch_size, y0[i] + patch_size], dtype=torch.float32)
-    return torch.from_numpy(labels.astype(np.float32)), boxes
+    return torch.from_numpy(labels.astype(np.int64)), boxes
 
 
 def make_white_patch_images(
