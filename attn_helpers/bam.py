@@ -91,7 +91,7 @@ class BAM(nn.Module):
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """The attention map ``M(F)`` of shape (B, C, H, W), values in (0, 1)."""
         check_feature_map("x", x, self.channels)
-        check_dtype("x", x, self.channel_branch[0].weight.dtype, owner="BAM")
+        check_dtype("x", x, self.channel_branch[0].weight.dtype, source="BAM's parameters")
         check_batchnorm_batch("x", x, self.training, owner="BAM's channel branch")
         mc = self.channel_branch(x.mean(dim=(2, 3)))[:, :, None, None]  # (B, C, 1, 1)
         ms = self.spatial_branch(x)  # (B, 1, H, W)

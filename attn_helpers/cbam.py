@@ -80,7 +80,7 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel attention ``Mc(x)``, shape (B, C, 1, 1)."""
         check_feature_map("x", x, self.channels)
-        check_dtype("x", x, self.mlp[0].weight.dtype, owner="ChannelAttention")
+        check_dtype("x", x, self.mlp[0].weight.dtype, source="ChannelAttention's parameters")
         avg = self.mlp(x.mean(dim=(2, 3)))  # (B, C)
         mx = self.mlp(x.amax(dim=(2, 3)))  # (B, C)
         return torch.sigmoid(avg + mx)[:, :, None, None]
@@ -122,7 +122,7 @@ class SpatialAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The spatial attention ``Ms(x)``, shape (B, 1, H, W)."""
         check_feature_map("x", x)
-        check_dtype("x", x, self.conv.weight.dtype, owner="SpatialAttention")
+        check_dtype("x", x, self.conv.weight.dtype, source="SpatialAttention's parameters")
         pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)  # (B, 2, H, W)
         return torch.sigmoid(self.norm(self.conv(pooled)))
 

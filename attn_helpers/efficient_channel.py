@@ -56,7 +56,7 @@ class EfficientChannelAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rescale the channels of ``x`` (B, C, H, W)."""
         check_feature_map("x", x, self.channels)
-        check_dtype("x", x, self.conv.weight.dtype, owner="EfficientChannelAttention")
+        check_dtype("x", x, self.conv.weight.dtype, source="EfficientChannelAttention's parameters")
         z = x.mean(dim=(2, 3))  # (B, C)
         gate = torch.sigmoid(self.conv(z.unsqueeze(1))).squeeze(1)[:, :, None, None]  # (B, C, 1, 1)
         if self.keep_maps:

@@ -72,9 +72,9 @@ class LTPAAttention(nn.Module):
                 f"global_features must have shape (B, C) = ({b}, {c}) to match local_features "
                 f"{tuple(local_features.shape)}, got {tuple(global_features.shape)}"
             )
-        check_dtype("global_features", global_features, local_features.dtype, owner="local_features")
+        check_dtype("global_features", global_features, local_features.dtype, source="local_features")
         if self.u is not None:
-            check_dtype("local_features", local_features, self.u.weight.dtype, owner="LTPAAttention")
+            check_dtype("local_features", local_features, self.u.weight.dtype, source="LTPAAttention's parameters")
         g = global_features[:, :, None, None]  # (B, C, 1, 1)
         if self.compatibility == "parametrised":
             scores = self.u(local_features + g).squeeze(1)  # (B, H, W); <u, g> cancels in the softmax
@@ -161,7 +161,7 @@ class LTPAVGG(nn.Module):
                 f"x must have shape (B, {self.in_channels}, H, W) with H and W divisible by 8, "
                 f"got {tuple(x.shape)}"
             )
-        check_dtype("x", x, self.classifier.weight.dtype, owner="LTPAVGG")
+        check_dtype("x", x, self.classifier.weight.dtype, source="LTPAVGG's parameters")
         locals_: list[torch.Tensor] = []
         for i, stage in enumerate(self.stages):
             x = stage(x if i == 0 else self.pool(x))

@@ -21,7 +21,7 @@ from torch import nn
 
 from .masking import check_mask
 from .scoring import DotProductAttention
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import check_dtype, check_in_range, check_int, check_tensor
 
 __all__ = ["MultiHeadAttention"]
 
@@ -47,8 +47,11 @@ class MultiHeadAttention(nn.Module):
         vdim: int | None = None,
     ) -> None:
         super().__init__()
-        check_positive("embed_dim", embed_dim)
-        check_positive("num_heads", num_heads)
+        check_int("embed_dim", embed_dim, 1)
+        check_int("num_heads", num_heads, 1)
+        for name, size in (("kdim", kdim), ("vdim", vdim)):
+            if size is not None:
+                check_int(name, size, 1)
         if embed_dim % num_heads:
             raise ValueError(
                 f"num_heads must divide embed_dim: got embed_dim={embed_dim}, num_heads={num_heads}"
@@ -93,6 +96,8 @@ class MultiHeadAttention(nn.Module):
         check_tensor("key", key, ndim=3, floating=True, shape=(B, None, self.kdim))
         K = key.shape[1]
         check_tensor("value", value, ndim=3, floating=True, shape=(B, K, self.vdim))
+        for name, tensor in (("query", query), ("key", key), ("value", value)):
+            check_dtype(name, tensor, self.W_q.weight.dtype, source="MultiHeadAttention's parameters")
         if mask is not None:
             if isinstance(mask, torch.Tensor) and mask.dim() == 3:
                 check_mask("mask", mask, (B, Q, K))

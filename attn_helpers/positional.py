@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import check_in_range, check_int, check_positive, check_tensor
 
 __all__ = ["sinusoidal_encoding", "PositionalEncoding"]
 
@@ -28,8 +28,8 @@ def sinusoidal_encoding(max_len: int, num_hiddens: int, base: float = 10000.0) -
         num_hiddens: ``d``, the embedding size; must be even (sine/cosine pairs).
         base: the wavelength scale, 10000 in the paper.
     """
-    check_positive("max_len", max_len)
-    check_positive("num_hiddens", num_hiddens)
+    check_int("max_len", max_len, 1)
+    check_int("num_hiddens", num_hiddens, 1)
     check_positive("base", base)
     if num_hiddens % 2:
         raise ValueError(f"num_hiddens must be even (sine/cosine pairs), got {num_hiddens}")

@@ -13,6 +13,10 @@ batch-like dimensions (e.g. heads): ``(B, H, Q, d)``. Masks follow :mod:`.maskin
 
 Every ``forward`` returns ``(output, weights)``; ``weights`` is ``None`` unless
 ``need_weights=True``, like ``torch.nn.MultiheadAttention``.
+
+Arguments are checked for shape and dtype only. NaN or infinite *values* in queries,
+keys or values are not checked: they propagate to the output, as in torch (see
+:mod:`attn_helpers.validation`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .masking import combine_masks, masked_softmax
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import check_dtype, check_in_range, check_int, check_positive, check_tensor
 
 __all__ = ["AdditiveAttention", "DotProductAttention", "check_qkv"]
 
@@ -41,11 +45,14 @@ def check_qkv(
     """Check the shapes of an attention call's queries, keys and values; raise naming the argument.
 
     Queries ``(B, ..., Q, d_q)``, keys ``(B, ..., K, d_k)``, values ``(B, ..., K, d_v)``
-    with equal leading dimensions; ``same_qk_size`` requires ``d_q == d_k``.
+    with equal leading dimensions; ``same_qk_size`` requires ``d_q == d_k``. Keys and
+    values must have the queries' dtype (outside ``torch.autocast``, which casts them).
     """
     q = check_tensor("queries", queries, ndim=(3, 4), floating=True)
     k = check_tensor("keys", keys, ndim=q.dim(), floating=True)
     v = check_tensor("values", values, ndim=q.dim(), floating=True)
+    check_dtype("keys", k, q.dtype, source="queries")
+    check_dtype("values", v, q.dtype, source="queries")
     lead = tuple(q.shape[:-2])
     if query_size is not None and q.shape[-1] != query_size:
         raise ValueError(f"queries must have shape (B, Q, {query_size}) (query_size), got {tuple(q.shape)}")
@@ -79,7 +86,7 @@ class AdditiveAttention(nn.Module):
     def __init__(self, query_size: int, key_size: int, num_hiddens: int, dropout: float = 0.0) -> None:
         super().__init__()
         for name, value in (("query_size", query_size), ("key_size", key_size), ("num_hiddens", num_hiddens)):
-            check_positive(name, value)
+            check_int(name, value, 1)
         check_in_range("dropout", dropout, 0.0, 1.0)
         self.query_size, self.key_size = query_size, key_size
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
@@ -100,6 +107,7 @@ class AdditiveAttention(nn.Module):
         check_qkv(queries, keys, values, query_size=self.query_size, key_size=self.key_size)
         if queries.dim() != 3:
             raise ValueError(f"queries must be 3-D (B, Q, {self.query_size}), got {tuple(queries.shape)}")
+        check_dtype("queries", queries, self.W_q.weight.dtype, source="AdditiveAttention's parameters")
         q, k = self.W_q(queries), self.W_k(keys)  # (B, Q, h), (B, K, h)
         features = torch.tanh(q.unsqueeze(2) + k.unsqueeze(1))  # (B, Q, K, h): every query-key pair
         scores = self.w_v(features).squeeze(-1)  # (B, Q, K)

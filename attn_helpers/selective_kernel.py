@@ -121,7 +121,7 @@ class SelectiveKernel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map("x", x, self.in_channels)
-        check_dtype("x", x, self.fc_select.weight.dtype, owner="SelectiveKernel")
+        check_dtype("x", x, self.fc_select.weight.dtype, source="SelectiveKernel's parameters")
         if self.select:
             check_batchnorm_batch("x", x, self.training, owner="SelectiveKernel's fuse layer")
         feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # (B, M, C, H', W')

@@ -92,7 +92,7 @@ class SqueezeExcite(nn.Module):
     def excitation(self, x: torch.Tensor) -> torch.Tensor:
         """The gate ``s`` of shape (B, C, 1, 1) for an input (B, C, H, W)."""
         check_feature_map("x", x, self.channels)
-        check_dtype("x", x, self.fc1.weight.dtype, owner="SqueezeExcite")
+        check_dtype("x", x, self.fc1.weight.dtype, source="SqueezeExcite's parameters")
         if self.pooling == "avg":
             z = x.mean(dim=(2, 3))  # (B, C)
         else:

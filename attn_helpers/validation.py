@@ -201,16 +201,17 @@ def _autocast_converts(value: torch.Tensor) -> bool:
         return False
 
 
-def check_dtype(name: str, value: torch.Tensor, dtype: torch.dtype, *, owner: str = "the module") -> None:
-    """Raise ``TypeError`` unless ``value.dtype == dtype`` (the dtype of ``owner``'s parameters).
+def check_dtype(name: str, value: torch.Tensor, dtype: torch.dtype, *, source: str = "the module's parameters") -> None:
+    """Raise ``TypeError`` unless ``value.dtype == dtype``, the dtype of ``source``.
 
-    Allowed under ``torch.autocast`` for float32/float16/bfloat16 inputs, which autocast
-    converts itself. ``value`` must already be a tensor (see :func:`check_tensor`).
+    ``source`` says where ``dtype`` comes from (``"SqueezeExcite's parameters"``,
+    ``"queries"``). Allowed under ``torch.autocast`` for float32/float16/bfloat16 inputs,
+    which autocast converts itself. ``value`` must already be a tensor (see :func:`check_tensor`).
     """
     if value.dtype != dtype and not _autocast_converts(value):
         raise TypeError(
-            f"{name} must have dtype {dtype} (the dtype of {owner}'s parameters), got {value.dtype}; "
-            f"convert the input ({name}.to({dtype})) or the module (.to({value.dtype}))"
+            f"{name} must have dtype {dtype} (the dtype of {source}), got {value.dtype}; "
+            f"convert one to match, e.g. {name}.to({dtype})"
         )
 
 

@@ -86,3 +86,20 @@ def test_bad_input():
         mha(query, key, value, mask=torch.ones(3, 1, 6))
     with pytest.raises(ValueError, match="valid_lens"):
         mha(query, key, value, torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("argument", ["query", "key", "value"])
+def test_a_float64_input_to_a_float32_module_is_named(argument: str):
+    mha = ah.MultiHeadAttention(8, 2)
+    inputs = {"query": torch.randn(2, 3, 8), "key": torch.randn(2, 5, 8), "value": torch.randn(2, 5, 8)}
+    inputs[argument] = inputs[argument].double()
+    with pytest.raises(TypeError, match=rf"{argument} must have dtype torch.float32 \(the dtype of MultiHeadAttention's "
+                                        rf"parameters\), got torch.float64"):
+        mha(**inputs)
+
+
+@pytest.mark.parametrize("argument", ["embed_dim", "num_heads", "kdim", "vdim"])
+def test_sizes_must_be_ints(argument: str):
+    sizes = {"embed_dim": 8, "num_heads": 2, argument: 2.0}
+    with pytest.raises(ValueError, match=f"{argument} must be a positive int, got 2.0"):
+        ah.MultiHeadAttention(**sizes)

@@ -56,3 +56,14 @@ def test_bad_input():
         pe(torch.zeros(1, 3, 6))
     with pytest.raises(ValueError, match="max_len=4"):
         pe(torch.zeros(1, 5, 8))
+
+
+@pytest.mark.parametrize("argument", ["max_len", "num_hiddens"])
+@pytest.mark.parametrize("value", [2.5, 4.0, True, "4"])
+def test_a_float_where_an_int_is_needed_is_named(argument: str, value: object):
+    # max_len=2.5 used to end in torch.empty's "takes 1 positional argument"
+    sizes = {"max_len": 4, "num_hiddens": 4, argument: value}
+    with pytest.raises(ValueError, match=f"{argument} must be a positive int, got {value!r}"):
+        ah.sinusoidal_encoding(**sizes)
+    with pytest.raises(ValueError, match=f"{argument} must be a positive int"):
+        ah.PositionalEncoding(sizes["num_hiddens"], max_len=sizes["max_len"])

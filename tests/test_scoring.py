@@ -118,3 +118,33 @@ def test_bad_input():
         ah.DotProductAttention(dropout=1.5)
     with pytest.raises(ValueError, match="num_hiddens"):
         ah.AdditiveAttention(4, 4, 0)
+
+
+def test_dtype_mismatches_are_named_before_torch_sees_them():
+    q, k, v = torch.randn(2, 3, 4), torch.randn(2, 5, 4), torch.randn(2, 5, 6)
+    dot = ah.DotProductAttention()
+    for need_weights in (False, True):  # the fused (SDPA) path and the explicit one
+        with pytest.raises(TypeError, match=r"keys must have dtype torch.float64 \(the dtype of queries\), got torch.float32"):
+            dot(q.double(), k, v, need_weights=need_weights)
+        with pytest.raises(TypeError, match="values must have dtype torch.float32"):
+            dot(q, k, v.double(), need_weights=need_weights)
+    additive = ah.AdditiveAttention(4, 4, 8)
+    with pytest.raises(TypeError, match=r"queries must have dtype torch.float32 \(the dtype of AdditiveAttention's "
+                                        r"parameters\), got torch.float64"):
+        additive(q.double(), k.double(), v.double())
+    out, _ = additive.double()(q.double(), k.double(), v.double())
+    assert out.dtype == torch.float64
+
+
+def test_mixed_dtypes_are_left_to_autocast_inside_autocast():
+    q, k, v = torch.randn(2, 3, 4), torch.randn(2, 5, 4), torch.randn(2, 5, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = ah.DotProductAttention()(q, k.bfloat16(), v)
+    assert out.shape == (2, 3, 6)
+
+
+@pytest.mark.parametrize("argument", ["query_size", "key_size", "num_hiddens"])
+def test_additive_sizes_must_be_ints(argument: str):
+    sizes = {"query_size": 4, "key_size": 4, "num_hiddens": 8, argument: 2.5}
+    with pytest.raises(ValueError, match=f"{argument} must be a positive int, got 2.5"):
+        ah.AdditiveAttention(**sizes)

@@ -208,10 +208,10 @@ def test_check_device_availability_is_checked_only_when_asked(monkeypatch: pytes
 
 
 def test_check_dtype_names_the_argument_and_the_owner() -> None:
-    check_dtype("x", torch.zeros(2), torch.float32, owner="SqueezeExcite")
+    check_dtype("x", torch.zeros(2), torch.float32, source="SqueezeExcite's parameters")
     with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of SqueezeExcite's "
                                         r"parameters\), got torch.float64"):
-        check_dtype("x", torch.zeros(2, dtype=torch.float64), torch.float32, owner="SqueezeExcite")
+        check_dtype("x", torch.zeros(2, dtype=torch.float64), torch.float32, source="SqueezeExcite's parameters")
 
 
 def test_check_dtype_leaves_the_cast_to_autocast_where_autocast_casts() -> None:
