@@ -12,7 +12,8 @@ softmax is the same number, but never divides zero by zero when every
 
 Shapes: queries ``(n_q,)`` or ``(n_q, d)``; keys ``(n_k,)`` or ``(n_k, d)``; values
 ``(n_k,)`` or ``(n_k, d_v)``; weights ``(n_q, n_k)``; predictions ``(n_q,)`` or
-``(n_q, d_v)``.
+``(n_q, d_v)``. There must be at least one key (an average over no values is undefined);
+NaN in queries, keys or values is not checked and propagates, as in torch.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ KERNELS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _as_points(name: str, x: torch.Tensor) -> torch.Tensor:
+def _as_points(name: str, x: torch.Tensor, *, nonempty: bool = False) -> torch.Tensor:
     check_tensor(name, x, ndim=(1, 2), floating=True)
+    if nonempty and x.shape[0] == 0:
+        # With no keys every weight row is empty and each prediction would be a silent 0.
+        raise ValueError(f"{name} must hold at least one point (n_k >= 1), got shape {tuple(x.shape)}")
     return x[:, None] if x.dim() == 1 else x
 
 
@@ -67,7 +71,9 @@ def _check_bandwidth(bandwidth: float | torch.Tensor) -> None:
     if isinstance(bandwidth, torch.Tensor):
         if bandwidth.numel() != 1:
             raise ValueError(f"bandwidth must be a scalar, got shape {tuple(bandwidth.shape)}")
-        if not bool(bandwidth.detach() > 0):
+        # Reading a value off a GPU would stall it on every call; there h <= 0 gives NaN/inf
+        # weights that propagate (the package's NaN policy) instead of an error.
+        if bandwidth.device.type == "cpu" and not bool(bandwidth.detach() > 0):
             raise ValueError(f"bandwidth must be > 0, got {bandwidth.item()}")
     else:
         check_positive("bandwidth", bandwidth)
@@ -146,7 +152,7 @@ def attention_weights(
     """
     check_choice("kernel", kernel, tuple(KERNELS))
     _check_bandwidth(bandwidth)
-    q, k = _as_points("queries", queries), _as_points("keys", keys)
+    q, k = _as_points("queries", queries), _as_points("keys", keys, nonempty=True)
     if q.shape[1] != k.shape[1]:
         raise ValueError(
             f"queries and keys must have the same feature size, got {q.shape[1]} and {k.shape[1]}"
@@ -178,7 +184,7 @@ def nadaraya_watson(
     ``(n_q, n_k)``. Arguments as in :func:`attention_weights`; ``values`` is
     ``(n_k,)`` or ``(n_k, d_v)``.
     """
-    _check_values(values, _as_points("keys", keys).shape[0])
+    _check_values(values, _as_points("keys", keys, nonempty=True).shape[0])
     if values.dtype != keys.dtype:
         raise TypeError(f"values must have the dtype of keys ({keys.dtype}), got {values.dtype}")
     weights = attention_weights(
@@ -194,7 +200,7 @@ def average_pooling(
 
     Returns ``(predictions, weights)`` like :func:`nadaraya_watson`, with uniform weights.
     """
-    q, k = _as_points("queries", queries), _as_points("keys", keys)
+    q, k = _as_points("queries", queries), _as_points("keys", keys, nonempty=True)
     _check_values(values, k.shape[0])
     weights = torch.full(
         (q.shape[0], k.shape[0]), 1.0 / k.shape[0], dtype=values.dtype, device=values.device
@@ -222,7 +228,7 @@ class NadarayaWatsonRegression(nn.Module):
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, init_bandwidth: float = 1.0) -> None:
         super().__init__()
-        _as_points("keys", keys)
+        _as_points("keys", keys, nonempty=True)
         _check_values(values, keys.shape[0])
         check_positive("init_bandwidth", init_bandwidth)
         self.register_buffer("keys", keys.detach().clone())

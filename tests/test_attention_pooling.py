@@ -475,3 +475,29 @@ def test_module_forward_bad_queries() -> None:
         model(torch.rand(3, 2))
     with pytest.raises(ValueError, match="exclude_index must have shape"):
         model(torch.rand(3), torch.arange(4))
+
+
+# ------------------------------------------------------------------------- empty keys
+
+
+def test_empty_keys_and_values_are_named_not_answered_with_zeros() -> None:
+    # nadaraya_watson used to return all-zero predictions here, average_pooling to divide by zero
+    queries, no_keys, no_values = torch.rand(3), torch.zeros(0), torch.zeros(0)
+    for call in (
+        lambda: nadaraya_watson(queries, no_keys, no_values),
+        lambda: nadaraya_watson(queries, no_keys, no_values, kernel="boxcar"),
+        lambda: attention_weights(torch.rand(3, 2), torch.zeros(0, 2)),
+        lambda: average_pooling(queries, no_keys, no_values),
+        lambda: NadarayaWatsonRegression(no_keys, no_values),
+    ):
+        with pytest.raises(ValueError, match=r"keys must hold at least one point \(n_k >= 1\), got shape \(0,?"):
+            call()
+
+
+def test_a_tensor_bandwidth_is_checked_on_the_cpu_only() -> None:
+    # On the CPU reading its value is free; on a GPU it would stall every call (NaN policy instead).
+    with pytest.raises(ValueError, match="bandwidth must be > 0"):
+        attention_weights(torch.rand(3), torch.rand(4), bandwidth=torch.tensor(0.0))
+    weights = attention_weights(torch.rand(3, device="meta"), torch.rand(4, device="meta"),
+                                bandwidth=torch.tensor(0.0, device="meta"))
+    assert weights.shape == (3, 4)  # not read, not refused
