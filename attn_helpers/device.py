@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .validation import check_device
+
 __all__ = ["autocast_dtype", "choose_device"]
 
 
@@ -12,18 +14,11 @@ def choose_device(preferred: str | torch.device | None = None) -> torch.device:
 
     Args:
         preferred: a device to use instead of the automatic choice, e.g. ``"cpu"``
-            to compare against a GPU run. It must be available on this machine.
+            to compare against a GPU run: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``,
+            available on this machine (else ``ValueError`` naming ``preferred``).
     """
     if preferred is not None:
-        try:
-            device = torch.device(preferred)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(f"preferred={preferred!r} is not a device: {error}") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"preferred={str(preferred)!r} but CUDA is not available here")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"preferred={str(preferred)!r} but MPS is not available here")
-        return device
+        return check_device("preferred", preferred)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import torch
 
-from .validation import check_choice
+from .validation import check_choice, check_device
 
 __all__ = ["PROFILE_ENV_VAR", "PROFILE_NAMES", "RunProfile", "get_profile", "describe_run"]
 
@@ -51,17 +51,20 @@ def get_profile(name: str | None = None, device: torch.device | str | None = Non
 
     Args:
         name: an explicit profile name; overrides the environment variable.
-        device: the device the run uses; decides the default when neither ``name``
-            nor ``ATTN_PROFILE`` is given (``full`` on CUDA, ``reduced`` elsewhere).
+        device: the device the run uses (``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``);
+            decides the default when neither ``name`` nor ``ATTN_PROFILE`` is given
+            (``full`` on CUDA, ``reduced`` elsewhere).
     """
+    # Checked even when the name decides: a typo'd device is an error whatever the profile.
+    # available=False: asking which profile a CUDA run would get is fine on a CPU machine.
+    device_type = check_device("device", device, available=False).type if device is not None else None
     if name is not None:
         return RunProfile(check_choice("name", name, PROFILE_NAMES), "argument")
     env = os.environ.get(PROFILE_ENV_VAR, "").strip().lower()
     if env:
         return RunProfile(check_choice(PROFILE_ENV_VAR, env, PROFILE_NAMES), PROFILE_ENV_VAR)
-    device_type = torch.device(device).type if device is not None else (
-        "cuda" if torch.cuda.is_available() else "cpu"
-    )
+    if device_type is None:
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
     return RunProfile("full" if device_type == "cuda" else "reduced", f"default for {device_type}")
 
 
@@ -69,7 +72,7 @@ def describe_run(profile: RunProfile, device: torch.device | str, seed: int | No
     """One line naming the profile, device and library versions a notebook ran with."""
     if not isinstance(profile, RunProfile):
         raise TypeError(f"profile must be a RunProfile (from get_profile), got {type(profile).__name__}")
-    device = torch.device(device)
+    device = check_device("device", device, available=False)
     where = str(device)
     if device.type == "cuda":
         where += f" ({torch.cuda.get_device_name(device)})"

@@ -75,3 +75,9 @@ def test_autocast_dtype_follows_compute_capability(monkeypatch, capability, expe
 
 def test_autocast_dtype_is_none_off_cuda():
     assert ah.autocast_dtype("cpu") is None
+
+
+@pytest.mark.parametrize("preferred", ["meta", "xla"])
+def test_preferred_device_the_book_does_not_run_on_raises(preferred: str) -> None:
+    with pytest.raises(ValueError, match=f"preferred='{preferred}' is not a device this book runs on"):
+        choose_device(preferred)

@@ -98,3 +98,17 @@ def test_describe_run_without_seed() -> None:
     line = describe_run(get_profile("reduced"), torch.device("cpu"))
     assert line.startswith("profile: reduced (argument) | device: cpu | torch ")
     assert "seed" not in line
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "cuda:x", 3.5])
+def test_a_device_that_is_not_one_is_named_whatever_decides_the_profile(
+    monkeypatch: pytest.MonkeyPatch, device: object
+) -> None:
+    # get_profile(device="tpu") used to end in torch's raw RuntimeError
+    monkeypatch.delenv("ATTN_PROFILE", raising=False)
+    with pytest.raises(ValueError, match=r"device=.* is not a device"):
+        get_profile(device=device)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"device=.* is not a device"):
+        get_profile("smoke", device=device)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"device=.* is not a device"):
+        describe_run(RunProfile("smoke", "t"), device)  # type: ignore[arg-type]
