@@ -28,7 +28,9 @@ What is checked, and what is not:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,6 +46,7 @@ __all__ = [
     "check_dtype",
     "check_feature_map",
     "check_batchnorm_batch",
+    "check_file_path",
 ]
 
 # Devices the book's code runs on; torch knows more (xla, meta, ...), the book does not use them.
@@ -244,3 +247,19 @@ def check_batchnorm_batch(name: str, value: torch.Tensor, training: bool, *, own
             f"BatchNorm over (B, C), which needs more than one value per channel; got shape "
             f"{tuple(value.shape)}. Use a larger batch, or call .eval() to use the running statistics"
         )
+
+
+def check_file_path(name: str, value: object) -> Path:
+    """Return ``value`` as a ``Path`` if it can name a file: a ``str``/``os.PathLike`` that is not a directory.
+
+    Raises ``TypeError`` for other types and ``IsADirectoryError`` (naming the argument)
+    for an existing directory, which a file cannot be written over.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike), got {type(value).__name__}")
+    path = Path(value)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{name}={str(path)!r} is a directory; give a file path such as {str(path / 'checkpoint.pt')!r}"
+        )
+    return path

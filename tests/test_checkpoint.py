@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import collections
+import os
 import pickle
 import random
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +186,116 @@ def test_captured_state_has_the_documented_parts() -> None:
     assert isinstance(state["numpy"][1], torch.Tensor) and state["numpy"][1].numel() == 624
     assert len(state["python"]) == 625
     assert ("cuda" in state) == torch.cuda.is_available()
+
+
+# ------------------------------------------------------------------ wrong files, wrong paths
+
+
+def test_an_empty_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pt"
+    path.write_bytes(b"")  # what a write killed before its first byte leaves (EOFError before)
+    with pytest.raises(ValueError, match=re.escape(f"path={str(path)!r} is an empty file (0 bytes)")):
+        load_checkpoint(path)
+
+
+def test_a_truncated_file_is_named(tmp_path: Path) -> None:
+    path = save_checkpoint(_state(), tmp_path / "ckpt.pt")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match=re.escape(f"path={str(path)!r} could not be loaded as a checkpoint")):
+        load_checkpoint(path)
+
+
+def test_a_file_that_is_not_a_torch_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "notes.pt"
+    path.write_text("not a checkpoint")
+    with pytest.raises(pickle.UnpicklingError, match=re.escape(f"path={str(path)!r}")):
+        load_checkpoint(path)
+
+
+def test_a_directory_as_the_save_path_is_named(tmp_path: Path) -> None:
+    # used to end in IsADirectoryError about the temporary file
+    with pytest.raises(IsADirectoryError, match=re.escape(f"path={str(tmp_path)!r} is a directory")):
+        save_checkpoint({"epoch": 1}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("state", "where", "kind"), [
+    ({"model": {"w": torch.ones(1)}, "note": Smuggled()}, "state['note']", "Smuggled"),
+    ({"rng": {"numpy": np.zeros(3)}}, "state['rng']['numpy']", "numpy.ndarray"),
+    ({"history": {"loss": [1.0, np.float64(0.5)]}}, r"state['history']['loss'][1]", "numpy.float64"),
+    ({"scheduler": {"fn": len}}, "state['scheduler']['fn']", "builtin_function_or_method"),
+    ({"counts": collections.Counter(a=1)}, "state['counts']", "Counter"),
+])
+def test_what_a_weights_only_load_would_refuse_is_refused_at_save_time_naming_the_key(
+    tmp_path: Path, state: dict[str, Any], where: str, kind: str
+) -> None:
+    path = save_checkpoint({"epoch": 1}, tmp_path / "ckpt.pt")
+    with pytest.raises(TypeError, match=re.escape(where) + ".*" + re.escape(kind) + ".*weights_only=True"):
+        save_checkpoint(state, path)
+    assert load_checkpoint(path) == {"epoch": 1}  # the previous checkpoint is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_everything_save_accepts_loads_back(tmp_path: Path) -> None:
+    state = {
+        "t": torch.ones(2), "p": torch.nn.Parameter(torch.zeros(1)), "n": [1, 2.5, True, None, 1 + 2j],
+        "s": "x", "b": b"y", "tuple": (1, "a"), "set": {1, 2}, "dtype": torch.float16,
+        "device": torch.device("cpu"), "size": torch.Size([2, 3]), 3: {"int keys": "fine"},
+        "ordered": collections.OrderedDict(a=1),
+    }
+    loaded = load_checkpoint(save_checkpoint(state, tmp_path / "c.pt"))
+    assert loaded.keys() == state.keys() and loaded["size"] == torch.Size([2, 3]) and loaded[3] == state[3]
+
+
+def test_a_failed_write_names_the_target_not_the_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a read-only folder does (simulated: root, as in CI containers, may write anywhere).
+    target = tmp_path / "ckpt.pt"
+
+    def refuse(*args: Any, dir: str, prefix: str, suffix: str) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(Path(dir) / f"{prefix}k3j2h1g0{suffix}"))
+
+    monkeypatch.setattr(checkpoint_module.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=re.escape(repr(str(target)))) as info:
+        save_checkpoint({"epoch": 1}, target)
+    assert ".tmp" not in str(info.value) and info.value.filename == str(target)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write to read-only folders")
+def test_a_read_only_folder_names_the_target(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match=re.escape(repr(str(folder / "ckpt.pt")))):
+            save_checkpoint({"epoch": 1}, folder / "ckpt.pt")
+    finally:
+        folder.chmod(0o700)
+
+
+_KILLED_WRITER = """
+import sys, time, torch
+import attn_helpers.checkpoint as checkpoint
+def slow_save(obj, handle, *args, **kwargs):
+    handle.write(b"PK half an archive"); handle.flush()
+    print("writing", flush=True); time.sleep(60)
+checkpoint.torch.save = slow_save
+checkpoint.save_checkpoint({"epoch": 2}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_the_temp_file_of_a_killed_write_is_removed_by_the_next_save(tmp_path: Path) -> None:
+    path = save_checkpoint({"epoch": 1}, tmp_path / "ckpt.pt")
+    neighbour = tmp_path / ".ckpt.pt.old.abcd1234.tmp"  # another target's temp file (ckpt.pt.old): kept
+    neighbour.write_bytes(b"")
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    orphans = [p.name for p in tmp_path.iterdir() if p.name.startswith(".ckpt.pt.") and p != neighbour]
+    assert len(orphans) == 1 and load_checkpoint(path) == {"epoch": 1}  # the premise: one orphan, old file intact
+    save_checkpoint({"epoch": 3}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [neighbour.name, "ckpt.pt"]
+    assert load_checkpoint(path) == {"epoch": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from attn_helpers.validation import (
     check_device,
     check_dtype,
     check_feature_map,
+    check_file_path,
     check_in_range,
     check_int,
     check_ints,
@@ -265,3 +267,19 @@ def test_check_batchnorm_batch_refuses_one_sample_in_training_only() -> None:
     # the premise: torch's own message names neither the argument nor the module
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         torch.nn.BatchNorm1d(4).train()(torch.zeros(1, 4))
+
+
+# ------------------------------------------------------------------------ check_file_path
+
+
+def test_check_file_path_accepts_new_and_existing_files(tmp_path: Path) -> None:
+    assert check_file_path("path", str(tmp_path / "new.pt")) == tmp_path / "new.pt"
+    (tmp_path / "old.pt").write_bytes(b"x")
+    assert check_file_path("path", tmp_path / "old.pt") == tmp_path / "old.pt"
+
+
+def test_check_file_path_refuses_directories_and_other_types(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match="checkpoint_path=.* is a directory; give a file path such as"):
+        check_file_path("checkpoint_path", tmp_path)
+    with pytest.raises(TypeError, match="checkpoint_path must be a file path"):
+        check_file_path("checkpoint_path", 3)
