@@ -8,6 +8,11 @@ the same weights as an uninterrupted one.
 Batches are ``(inputs, targets)`` pairs; ``inputs`` may be a tensor or a tuple of
 tensors passed to the model as positional arguments. Per-batch losses stay on the
 device and are read once per epoch, so the loop does not stall the GPU every step.
+
+Arguments are checked before the first step (types, devices, empty loaders, a
+checkpoint from another run); inside the loop only the loss's rank is, which costs a
+Python attribute read. NaN in the data is not looked for: it propagates, as in torch,
+and a non-finite training loss raises ``FloatingPointError`` at the end of its epoch.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from tqdm.auto import tqdm
 
 from .device import autocast_dtype
 from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
-from .validation import check_positive, check_tensor
+from .validation import check_device, check_file_path, check_int, check_positive, check_tensor
 
 __all__ = ["History", "fit", "evaluate", "accuracy"]
+
+# What fit writes into a checkpoint and needs back to resume ("scheduler" is optional).
+_FIT_CHECKPOINT_KEYS = ("model", "optimizer", "scaler", "history", "epoch", "rng")
 
 Batch = Sequence[Any]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -102,6 +110,49 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def _no_batches(name: str) -> ValueError:
+    return ValueError(
+        f"{name} yielded no batches: check the dataset's size (and drop_last=True with a "
+        f"batch_size larger than the dataset)"
+    )
+
+
+def _check_callable(name: str, value: object, expected: str) -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def _check_loader(name: str, loader: object) -> None:
+    """Iterable, and not known to be empty (a loader without ``len`` is checked while it runs)."""
+    if not hasattr(loader, "__iter__"):
+        raise TypeError(f"{name} must be an iterable of (inputs, targets) batches, got {type(loader).__name__}")
+    try:
+        empty = len(loader) == 0  # type: ignore[arg-type]
+    except TypeError:  # no __len__ (an IterableDataset's loader, a generator)
+        return
+    if empty:
+        raise _no_batches(name)
+
+
+def _check_loss(loss: object) -> torch.Tensor:
+    # A rank check on each step: one attribute read, no synchronisation with the GPU.
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(
+            f"loss_fn must return a 0-D tensor (one number for the batch, e.g. a mean), got {got}; "
+            f"use reduction='mean' or reduce the per-sample losses"
+        )
+    return loss
+
+
+def _check_common(model: object, loss_fn: object, metric: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_callable("loss_fn", loss_fn, "a function loss_fn(outputs, targets) -> 0-D tensor")
+    if metric is not None:
+        _check_callable("metric", metric, "None or a function metric(outputs, targets) -> 0-D tensor")
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -113,6 +164,21 @@ def evaluate(
     channels_last: bool = False,
 ) -> tuple[float, float]:
     """Mean loss and mean metric (``nan`` without one) of ``model`` over ``loader``, in eval mode."""
+    _check_common(model, loss_fn, metric)
+    _check_loader("loader", loader)
+    return _evaluate(model, loader, loss_fn, metric, amp, channels_last, "loader")
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    loss_fn: LossFn,
+    metric: MetricFn | None,
+    amp: bool,
+    channels_last: bool,
+    loader_name: str,
+) -> tuple[float, float]:
     device = _model_device(model)
     use_amp = amp and device.type == "cuda"
     was_training = model.training
@@ -125,7 +191,7 @@ def evaluate(
         targets = _to_device(targets, device, False)
         with _autocast(device, use_amp):
             outputs = _forward(model, inputs)
-            loss = loss_fn(outputs, targets)
+            loss = _check_loss(loss_fn(outputs, targets))
         n = targets.shape[0]
         total_loss += loss.float() * n
         if metric is not None:
@@ -133,7 +199,7 @@ def evaluate(
         count += n
     model.train(was_training)
     if count == 0:
-        raise ValueError("loader yielded no batches")
+        raise _no_batches(loader_name)
     mean_metric = (total_metric / count).item() if metric is not None else math.nan
     return (total_loss / count).item(), mean_metric
 
@@ -179,12 +245,32 @@ def fit(
         on_epoch_end: called as ``on_epoch_end(epoch, history)`` after each epoch
             (and after its checkpoint is written).
         progress: show a progress bar.
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message, before any training.
+        IsADirectoryError: ``checkpoint_path`` is a directory.
+        ValueError: with ``resume=True``, ``checkpoint_path`` holds a checkpoint ``fit`` did
+            not write, or one of another model or optimizer.
+        FloatingPointError: the training loss became NaN or infinite (checked once per
+            epoch; data NaNs are not looked for, they propagate as in torch).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    _check_common(model, loss_fn, metric)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer built over model.parameters(), e.g. "
+            f"torch.optim.AdamW(model.parameters()), got {type(optimizer).__name__}"
+        )
+    epochs = check_int("epochs", epochs, 1)
     if grad_clip is not None:
         check_positive("grad_clip", grad_clip)
-    device = torch.device(device) if device is not None else _model_device(model)
+    _check_loader("train_loader", train_loader)
+    if val_loader is not None:
+        _check_loader("val_loader", val_loader)
+    if on_epoch_end is not None:
+        _check_callable("on_epoch_end", on_epoch_end, "None or a function on_epoch_end(epoch, history)")
+    if checkpoint_path is not None:
+        checkpoint_path = check_file_path("checkpoint_path", checkpoint_path)
+    device = check_device("device", device) if device is not None else _model_device(model)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -197,8 +283,21 @@ def fit(
     start_epoch = 0
     if checkpoint_path is not None and resume and Path(checkpoint_path).is_file():
         state = load_checkpoint(checkpoint_path, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        missing = [key for key in _FIT_CHECKPOINT_KEYS if key not in state]
+        if missing:
+            raise ValueError(
+                f"checkpoint_path={str(checkpoint_path)!r} was not written by fit (it lacks {missing}); "
+                f"give another path, or resume=False to train from scratch and overwrite it"
+            )
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise ValueError(
+                f"checkpoint_path={str(checkpoint_path)!r} holds another model's or optimizer's state "
+                f"({type(error).__name__}: {str(error).strip()}); give another path, or resume=False "
+                f"to train from scratch and overwrite it"
+            ) from error
         if scheduler is not None and "scheduler" in state:
             scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
@@ -220,7 +319,7 @@ def fit(
             inputs = _to_device(inputs, device, channels_last)
             targets = _to_device(targets, device, False)
             with _autocast(device, use_amp):
-                loss = loss_fn(_forward(model, inputs), targets)
+                loss = _check_loss(loss_fn(_forward(model, inputs), targets))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if grad_clip is not None:
@@ -235,7 +334,7 @@ def fit(
             seen += n
             bar.update(1)
         if seen == 0:
-            raise ValueError("train_loader yielded no batches")
+            raise _no_batches("train_loader")
         train_loss = (running / seen).item()
         if not math.isfinite(train_loss):
             raise FloatingPointError(
@@ -244,9 +343,7 @@ def fit(
         history.train_loss.append(train_loss)
         postfix = {"train_loss": f"{train_loss:.4f}"}
         if val_loader is not None:
-            val_loss, val_metric = evaluate(
-                model, val_loader, loss_fn, metric, amp=amp, channels_last=channels_last
-            )
+            val_loss, val_metric = _evaluate(model, val_loader, loss_fn, metric, amp, channels_last, "val_loader")
             history.val_loss.append(val_loss)
             history.val_metric.append(val_metric)
             postfix["val_loss"] = f"{val_loss:.4f}"

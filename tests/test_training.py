@@ -404,3 +404,103 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path: Path, use_gene
     with pytest.raises(_Interrupted):
         train(use_generator, checkpoint_path=checkpoint, on_epoch_end=interrupt)
     _assert_resumed_run_equals_reference(use_generator, checkpoint)
+
+
+def _sgd(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=0.01)
+
+
+def test_fit_without_an_optimizer_is_named() -> None:
+    # optimizer=None used to end in AttributeError: 'NoneType' object has no attribute 'zero_grad'
+    model = _linear(0.0, 0.0)
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer .*got NoneType"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=None, epochs=1, progress=False)  # type: ignore[arg-type]
+
+
+def test_a_loss_that_is_not_one_number_is_named() -> None:
+    # reduction="none" used to end in autograd's "grad can be implicitly created only for scalar outputs"
+    model = _linear(0.0, 0.0)
+
+    def per_sample(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(outputs, targets, reduction="none")
+
+    with pytest.raises(ValueError, match=r"loss_fn must return a 0-D tensor .*got shape \(3, 1\)"):
+        fit(model, _regression_batches(), loss_fn=per_sample, optimizer=_sgd(model), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"loss_fn must return a 0-D tensor .*got float"):
+        evaluate(model, _regression_batches(), lambda o, t: 0.5)  # type: ignore[arg-type,return-value]
+
+
+@pytest.mark.parametrize("val_loader", [[], DataLoader(list(range(0)), batch_size=2)], ids=["list", "DataLoader"])
+def test_an_empty_val_loader_is_named_before_training(val_loader: Any) -> None:
+    model = _linear(0.0, 0.0)
+    before = model.weight.detach().clone()
+    with pytest.raises(ValueError, match="val_loader yielded no batches"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+            val_loader=val_loader, progress=False)
+    assert torch.equal(model.weight, before)  # refused before the first step
+
+
+def test_an_empty_val_loader_without_len_is_named_when_it_runs() -> None:
+    model = _linear(0.0, 0.0)
+    with pytest.raises(ValueError, match="val_loader yielded no batches"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+            val_loader=iter([]), progress=False)
+    with pytest.raises(ValueError, match="^loader yielded no batches"):
+        evaluate(model, iter([]), F.mse_loss)
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", 3.5])
+def test_fit_with_a_device_that_is_not_one_is_named(device: Any) -> None:
+    # fit(device="tpu") used to end in torch's raw RuntimeError
+    model = _linear(0.0, 0.0)
+    with pytest.raises(ValueError, match=r"device=.* is not a device"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+            device=device, progress=False)
+
+
+@pytest.mark.parametrize(("argument", "value", "error", "message"), [
+    ("model", "net", TypeError, "model must be a torch.nn.Module, got str"),
+    ("loss_fn", "mse", TypeError, "loss_fn must be a function"),
+    ("metric", 1, TypeError, "metric must be None or a function"),
+    ("on_epoch_end", 1, TypeError, "on_epoch_end must be None or a function"),
+    ("train_loader", 5, TypeError, "train_loader must be an iterable"),
+    ("checkpoint_path", 5, TypeError, "checkpoint_path must be a file path"),
+])
+def test_fit_arguments_of_the_wrong_kind_are_named(argument: str, value: object, error: type[Exception],
+                                                   message: str) -> None:
+    model = _linear(0.0, 0.0)
+    kwargs: dict[str, Any] = {"model": model, "train_loader": _regression_batches(), "loss_fn": F.mse_loss,
+                              "optimizer": _sgd(model), "epochs": 1, "progress": False, argument: value}
+    with pytest.raises(error, match=message):
+        fit(**kwargs)
+
+
+def test_a_directory_as_checkpoint_path_is_named_before_training(tmp_path: Path) -> None:
+    model = _linear(0.0, 0.0)
+    with pytest.raises(IsADirectoryError, match="checkpoint_path=.* is a directory"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+            checkpoint_path=tmp_path, progress=False)
+
+
+def test_resuming_from_a_file_fit_did_not_write_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pt"
+    model = _linear(0.0, 0.0)
+    torch.save(model.state_dict(), path)  # a bare state_dict: used to end in KeyError 'model'
+    with pytest.raises(ValueError, match=r"checkpoint_path=.* was not written by fit \(it lacks \['model'"):
+        fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+            checkpoint_path=path, progress=False)
+    fit(model, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(model), epochs=1,
+        checkpoint_path=path, resume=False, progress=False)  # the way out the message names
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+@pytest.mark.parametrize("other", [nn.Linear(2, 1), nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 1))],
+                         ids=["size mismatch", "other layers"])
+def test_resuming_another_models_checkpoint_is_named(tmp_path: Path, other: nn.Module) -> None:
+    path = tmp_path / "ckpt.pt"
+    small = _linear(0.0, 0.0)
+    fit(small, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(small), epochs=1,
+        checkpoint_path=path, progress=False)
+    with pytest.raises(ValueError, match=r"checkpoint_path=.* holds another model's or optimizer's state"):
+        fit(other, _regression_batches(), loss_fn=F.mse_loss, optimizer=_sgd(other), epochs=2,
+            checkpoint_path=path, progress=False)
