@@ -224,3 +224,25 @@ def test_download_size_is_printed_before_a_download_and_not_when_the_files_are_t
     with pytest.raises(DatasetUnavailableError):
         fetch_torchvision_dataset("CIFAR10", tmp_path / "cifar", train=True)
     assert "Downloading" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("error", "cause"), [
+    (urllib.error.URLError("[Errno -3] Temporary failure in name resolution"), "may have no internet access"),
+    (socket.gaierror(-3, "Temporary failure in name resolution"), "may have no internet access"),
+    (ConnectionResetError(104, "Connection reset by peer"), "may have no internet access"),
+    (socket.timeout("timed out"), "may have no internet access"),
+    (OSError(28, "No space left on device"), "the disk may be full or the folder read-only"),
+    (PermissionError(13, "Permission denied"), "the disk may be full or the folder read-only"),
+    (RuntimeError("File not found or corrupted."), "the archive corrupt"),
+])
+def test_the_message_names_the_likely_cause(tmp_path: Path, error: Exception, cause: str) -> None:
+    # A full disk used to be reported as "may have no internet access".
+    class Failing(StandInDataset):
+        def __init__(self, root: str, download: bool = False, **kwargs: Any) -> None:
+            raise error
+
+    with pytest.raises(DatasetUnavailableError, match="ATTN_DATA=offline") as info:
+        fetch_torchvision_dataset(Failing, tmp_path / "x", split="train")
+    assert cause in str(info.value)
+    others = {"may have no internet access", "the disk may be full or the folder read-only", "the archive corrupt"}
+    assert not any(other in str(info.value) for other in others - {cause})

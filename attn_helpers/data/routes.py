@@ -95,8 +95,9 @@ def fetch_torchvision_dataset(
         **kwargs: passed on, e.g. ``train=True`` or ``split="train"``, ``transform``.
 
     Raises:
-        DatasetUnavailableError: the download failed (no network, server error,
-            corrupt archive); the message names the offline route.
+        DatasetUnavailableError: the download failed; the message says whether the network
+            (no connection, server error), the disk (full, read-only) or the archive
+            (corrupt) is the likely cause, and names the offline route.
     """
     check_positive("timeout", timeout)
     cls = _dataset_class(dataset)
@@ -111,12 +112,23 @@ def fetch_torchvision_dataset(
     socket.setdefaulttimeout(timeout)
     try:
         return cls(root=str(root), download=True, **kwargs)
-    except (urllib.error.URLError, OSError, RuntimeError) as error:
+    except (OSError, RuntimeError) as error:  # URLError and socket errors are OSErrors too
         raise DatasetUnavailableError(
-            f"Could not download {name} into {str(root)!r} "
-            f"({type(error).__name__}: {error}). This machine may have no internet access. "
-            f"Use the offline route instead: set {DATA_ROUTE_ENV_VAR}=offline (or pass "
-            f"route='offline'), which trains on data generated on this machine."
+            f"Could not download {name} into {str(root)!r} ({type(error).__name__}: {error}). "
+            f"{_likely_cause(error, root)} Or use the offline route: set {DATA_ROUTE_ENV_VAR}=offline "
+            f"(or pass route='offline'), which trains on data generated on this machine."
         ) from None
     finally:
         socket.setdefaulttimeout(previous_timeout)
+
+
+def _likely_cause(error: BaseException, root: str | os.PathLike[str]) -> str:
+    """What to tell the reader: a network failure, a disk that refused the files, or a bad archive."""
+    if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror, socket.herror)):
+        return "This machine may have no internet access, or the server did not answer."
+    if isinstance(error, OSError):  # ENOSPC, EACCES, EROFS, ...: the network was not the problem
+        return (
+            f"The files could not be written there: the disk may be full or the folder read-only. "
+            f"Free some space or choose another folder ({DATA_ROOT_ENV_VAR} or root=...)."
+        )
+    return f"The download may be incomplete or the archive corrupt: delete {str(root)!r} and run again."
