@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .validation import check_tensor
+from .validation import check_int, check_tensor
 
 __all__ = ["padding_mask", "lengths_to_mask", "check_mask", "combine_masks", "masked_softmax"]
 
@@ -46,8 +46,7 @@ def padding_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 def _check_lengths(name: str, lengths: torch.Tensor, max_len: int) -> None:
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise TypeError(f"{name} must have an integer dtype, got {lengths.dtype}")
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0:
-        raise ValueError(f"max_len must be a non-negative int, got {max_len!r}")
+    check_int("max_len", max_len, 0)
     if lengths.numel() and (lengths.min() < 0 or lengths.max() > max_len):
         raise ValueError(
             f"{name} must lie in [0, {max_len}] (the number of keys), "

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from .validation import check_int
+
 __all__ = ["seed_everything"]
 
 
@@ -17,8 +19,7 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     ``DataLoader(generator=...)`` whose shuffling should not depend on how many
     random numbers the model initialisation consumed.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int("seed", seed, 0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

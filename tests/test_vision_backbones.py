@@ -158,3 +158,15 @@ def test_vgg_shared_layers_identical_with_block_attention():
     other = ah.VGGCifar(10, widths=(8, 16), block_attention=functools.partial(ah.CBAM, reduction=4)).state_dict()
     for key, value in plain.items():
         assert torch.equal(value, other[key]), key
+
+
+def test_a_float64_image_to_a_float32_network_is_named():
+    for net, name in ((ah.ResNetCifar(10, widths=(8, 16)), "ResNetCifar"), (ah.VGGCifar(10, widths=(8, 16)), "VGGCifar")):
+        with pytest.raises(TypeError, match=rf"x must have dtype torch.float32 \(the dtype of {name}'s parameters\)"):
+            net(torch.randn(2, 3, 8, 8, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("argument", ["num_classes", "in_channels"])
+def test_a_float_count_is_named(argument: str):
+    with pytest.raises(ValueError, match=f"{argument} must be a positive int, got 3.0"):
+        ah.ResNetCifar(**{"num_classes": 10, argument: 3.0})

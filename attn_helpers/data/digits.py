@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..validation import check_choice
+from ..validation import check_choice, check_int
 
 __all__ = [
     "CUE_COLOURS",
@@ -50,14 +50,6 @@ CUE_COLOURS = {
     "cyan": (0.0, 1.0, 1.0),
     "magenta": (1.0, 0.0, 1.0),
 }
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an int {bound}, got {value!r}")
-    return int(value)
 
 
 def _check_scale_range(scale_range: tuple[float, float], digit_size: int, room: int) -> None:
@@ -261,16 +253,16 @@ def make_cued_digits(
         source: ``"train"`` or ``"test"``: which disjoint set of scikit-learn digits to use.
         seed: seed of positions, scales, digits and colours.
     """
-    n = _check_int("n", n, 1)
-    canvas_size = _check_int("canvas_size", canvas_size, 8)
-    digit_size = _check_int("digit_size", digit_size, 4, canvas_size)
-    distractors = _check_int("distractors", distractors, 0, len(CUE_COLOURS) - 1)
-    colours = _check_int("colours", colours, distractors + 1, len(CUE_COLOURS))
-    cue_width = _check_int("cue_width", cue_width, 0, canvas_size // 4)
+    n = check_int("n", n, 1)
+    canvas_size = check_int("canvas_size", canvas_size, 8)
+    digit_size = check_int("digit_size", digit_size, 4, canvas_size)
+    distractors = check_int("distractors", distractors, 0, len(CUE_COLOURS) - 1)
+    colours = check_int("colours", colours, distractors + 1, len(CUE_COLOURS))
+    cue_width = check_int("cue_width", cue_width, 0, canvas_size // 4)
     inner = canvas_size - 2 * (cue_width + 1)  # one dark pixel between frame and digits
     _check_scale_range(scale_range, digit_size, inner)
     check_choice("source", source, DIGIT_SOURCES)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
 
     pool, pool_labels = _load_digit_pool(source)
     by_class = [np.nonzero(pool_labels == c)[0] for c in range(10)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_positive
+from ..validation import check_int, check_positive
 
 __all__ = ["RegressionData", "target_function", "make_regression_data"]
 
@@ -44,9 +44,8 @@ def make_regression_data(
     The test queries form an even grid on the same interval, so prediction curves
     can be drawn as lines. The draw depends only on ``seed``.
     """
-    for name, value in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int("n_train", n_train, 1)
+    check_int("n_test", n_test, 1)
     check_positive("noise", noise, allow_zero=True)
     if not high > low:
         raise ValueError(f"high must be greater than low, got low={low}, high={high}")

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset
 
+from ..validation import check_int
+
 __all__ = [
     "LookupData",
     "make_lookup_task",
@@ -29,12 +31,6 @@ __all__ = [
     "SortingData",
     "make_sorting_task",
 ]
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 class _PairDataset(Dataset):
@@ -95,13 +91,13 @@ def make_lookup_task(
     keys drawn from ``num_keys`` symbols and values drawn uniformly from ``num_values``
     symbols; the query is one of its keys, chosen uniformly.
     """
-    _check_int("num_samples", num_samples, 1)
-    _check_int("max_pairs", max_pairs, 1)
-    _check_int("min_pairs", min_pairs, 1)
+    check_int("num_samples", num_samples, 1)
+    check_int("max_pairs", max_pairs, 1)
+    check_int("min_pairs", min_pairs, 1)
     if min_pairs > max_pairs:
         raise ValueError(f"min_pairs must be <= max_pairs, got {min_pairs} > {max_pairs}")
-    _check_int("num_keys", num_keys, max_pairs)
-    _check_int("num_values", num_values, 1)
+    check_int("num_keys", num_keys, max_pairs)
+    check_int("num_values", num_values, 1)
     g = torch.Generator().manual_seed(seed)
     keys = torch.rand(num_samples, num_keys, generator=g).argsort(dim=1)[:, :max_pairs]  # distinct keys
     values = torch.randint(num_values, (num_samples, max_pairs), generator=g)
@@ -134,9 +130,9 @@ class ReversalData:
 
 def make_reversal_task(num_samples: int, *, seq_len: int = 12, vocab_size: int = 16, seed: int = 0) -> ReversalData:
     """Generate uniformly random token sequences and their reversals."""
-    _check_int("num_samples", num_samples, 1)
-    _check_int("seq_len", seq_len, 1)
-    _check_int("vocab_size", vocab_size, 2)
+    check_int("num_samples", num_samples, 1)
+    check_int("seq_len", seq_len, 1)
+    check_int("vocab_size", vocab_size, 2)
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(vocab_size, (num_samples, seq_len), generator=g)
     return ReversalData(tokens, tokens.flip(1), vocab_size)
@@ -191,12 +187,12 @@ def make_sorting_task(
     Each example has ``n`` symbols, ``n`` uniform in ``[min_len, max_len]``, drawn without
     replacement from ``num_symbols`` symbols (distinct symbols make the alignment unique).
     """
-    _check_int("num_samples", num_samples, 1)
-    _check_int("min_len", min_len, 1)
-    _check_int("max_len", max_len, 1)
+    check_int("num_samples", num_samples, 1)
+    check_int("min_len", min_len, 1)
+    check_int("max_len", max_len, 1)
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got {min_len} > {max_len}")
-    _check_int("num_symbols", num_symbols, max_len)
+    check_int("num_symbols", num_symbols, max_len)
     pad_id, bos_id, eos_id, first = 0, 1, 2, 3
     g = torch.Generator().manual_seed(seed)
     symbols = torch.rand(num_samples, num_symbols, generator=g).argsort(dim=1)[:, :max_len] + first  # distinct

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..keep_maps import set_keep_maps
-from ..validation import check_choice, check_tensor
+from ..validation import check_choice, check_dtype, check_int, check_ints, check_tensor
 
 __all__ = ["ATTENTION_POSITIONS", "BasicBlock", "ResNetCifar", "VGGCifar", "build_off_stream"]
 
@@ -55,13 +55,6 @@ def build_off_stream(factory: Callable[..., nn.Module], *args: object, **kwargs:
     """
     with torch.random.fork_rng(devices=[]):
         return factory(*args, **kwargs)
-
-
-def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
-    values = tuple(values)
-    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-        raise ValueError(f"{name} must be a non-empty sequence of positive ints, got {values!r}")
-    return values
 
 
 def _run_stages(x: torch.Tensor, stages: nn.ModuleList, stage_attention: nn.ModuleList) -> list[torch.Tensor]:
@@ -171,10 +164,10 @@ class ResNetCifar(nn.Module):
         block_conv: ConvFactory | None = None,
     ) -> None:
         super().__init__()
-        _check_positive_ints("num_classes", [num_classes])
-        _check_positive_ints("in_channels", [in_channels])
-        widths = _check_positive_ints("widths", widths)
-        blocks = _check_positive_ints("blocks_per_stage", (1,) * len(widths) if blocks_per_stage is None else blocks_per_stage)
+        check_int("num_classes", num_classes, 1)
+        check_int("in_channels", in_channels, 1)
+        widths = check_ints("widths", widths)
+        blocks = check_ints("blocks_per_stage", (1,) * len(widths) if blocks_per_stage is None else blocks_per_stage)
         if len(blocks) != len(widths):
             raise ValueError(f"blocks_per_stage must have one entry per stage ({len(widths)}), got {blocks!r}")
         check_choice("attention_position", attention_position, ATTENTION_POSITIONS)
@@ -203,6 +196,7 @@ class ResNetCifar(nn.Module):
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of every stage (after its stage attention), a list of (B, C_i, H_i, W_i)."""
         check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
+        check_dtype("x", x, self.head.weight.dtype, source="ResNetCifar's parameters")
         return _run_stages(self.stem(x), self.stages, self.stage_attention)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -254,10 +248,10 @@ class VGGCifar(nn.Module):
         stage_attention: AttentionFactory | None = None,
     ) -> None:
         super().__init__()
-        _check_positive_ints("num_classes", [num_classes])
-        _check_positive_ints("in_channels", [in_channels])
-        _check_positive_ints("convs_per_stage", [convs_per_stage])
-        widths = _check_positive_ints("widths", widths)
+        check_int("num_classes", num_classes, 1)
+        check_int("in_channels", in_channels, 1)
+        check_int("convs_per_stage", convs_per_stage, 1)
+        widths = check_ints("widths", widths)
         pool = (True,) * len(widths) if pool is None else tuple(bool(p) for p in pool)
         if len(pool) != len(widths):
             raise ValueError(f"pool must have one entry per stage ({len(widths)}), got {pool!r}")
@@ -284,6 +278,7 @@ class VGGCifar(nn.Module):
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of every stage, a list of (B, C_i, H_i, W_i)."""
         check_tensor("x", x, ndim=4, floating=True, shape=(None, self.in_channels, None, None))
+        check_dtype("x", x, self.head.weight.dtype, source="VGGCifar's parameters")
         return _run_stages(x, self.stages, self.stage_attention)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..device import autocast_dtype
+from ..validation import check_device, check_int, check_ints
 
 __all__ = ["time_forward_backward"]
 
@@ -44,16 +45,11 @@ def time_forward_backward(
     (:func:`attn_helpers.autocast_dtype`: bf16 on compute capability 8+, else fp16), and the device is
     synchronised around every timed step.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
-    shape = tuple(input_shape)
-    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ValueError(f"input_shape must be positive ints like (3, 32, 32), got {input_shape!r}")
-    device = torch.device(device)
+    check_int("batch_size", batch_size, 1)
+    check_int("repeats", repeats, 1)
+    check_int("warmup", warmup, 0)
+    shape = check_ints("input_shape", input_shape, 1)
+    device = check_device("device", device)
     model.to(device).train()
     x = torch.randn(batch_size, *shape, device=device)
     if channels_last and x.dim() == 4:
