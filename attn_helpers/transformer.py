@@ -17,7 +17,7 @@ from torch import nn
 
 from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import check_dtype, check_in_range, check_int, check_tensor
 
 __all__ = ["TransformerEncoderBlock", "TransformerEncoder"]
 
@@ -41,7 +41,7 @@ class TransformerEncoderBlock(nn.Module):
         self, num_hiddens: int, num_heads: int, ffn_hiddens: int, dropout: float = 0.1, norm_first: bool = False
     ) -> None:
         super().__init__()
-        check_positive("ffn_hiddens", ffn_hiddens)
+        check_int("ffn_hiddens", ffn_hiddens, 1)
         self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
         self.ffn = nn.Sequential(
             nn.Linear(num_hiddens, ffn_hiddens), nn.ReLU(), nn.Linear(ffn_hiddens, num_hiddens)
@@ -53,6 +53,8 @@ class TransformerEncoderBlock(nn.Module):
     def forward(
         self, x: torch.Tensor, valid_lens: torch.Tensor | None = None, need_weights: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        check_tensor("x", x, ndim=3, floating=True, shape=(None, None, self.attention.embed_dim))
+        check_dtype("x", x, self.ffn[0].weight.dtype, source="TransformerEncoderBlock's parameters")
         if self.norm_first:
             h = self.norm1(x)
             attended, weights = self.attention(h, h, h, valid_lens, need_weights=need_weights)
@@ -94,7 +96,7 @@ class TransformerEncoder(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes), ("num_layers", num_layers)):
-            check_positive(name, value)
+            check_int(name, value, 1)
         check_in_range("dropout", dropout, 0.0, 1.0)
         self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
         self.embedding = nn.Embedding(vocab_size, num_hiddens)

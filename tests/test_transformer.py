@@ -74,3 +74,15 @@ def test_bad_input():
         small(num_heads=3)
     with pytest.raises(ValueError, match="ffn_hiddens"):
         ah.TransformerEncoderBlock(8, 2, 0)
+
+
+def test_block_names_a_float64_input_and_float_sizes():
+    block = ah.TransformerEncoderBlock(8, 2, 16, dropout=0.0, norm_first=True)  # LayerNorm runs first here
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the dtype of TransformerEncoderBlock's"):
+        block(torch.randn(2, 3, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"x must have shape \(\*, \*, 8\)"):
+        block(torch.randn(2, 3, 4))
+    with pytest.raises(ValueError, match="ffn_hiddens must be a positive int, got 16.0"):
+        ah.TransformerEncoderBlock(8, 2, 16.0)
+    with pytest.raises(ValueError, match="num_layers must be a positive int, got 2.0"):
+        ah.TransformerEncoder(10, 3, num_hiddens=8, num_heads=2, num_layers=2.0, ffn_hiddens=16)
