@@ -4,6 +4,8 @@
 * :mod:`.budget`: :func:`count_parameters`, :func:`count_flops`,
   :func:`train_and_evaluate` and :func:`results_table`;
 * :mod:`.latency`: :func:`time_forward_backward`;
+* :mod:`.plan`: :func:`plan_paired` / :func:`plan_runs` (a comparison's size, download and
+  estimated T4 time, before it starts) and :class:`RunClock` (its ETA once it has);
 * :mod:`.vit`: :class:`VisionTransformer` and :func:`attention_rollout`.
 
 The images they train on live with every other dataset, in :mod:`attn_helpers.data`.
@@ -12,6 +14,7 @@ The images they train on live with every other dataset, in :mod:`attn_helpers.da
 from .backbones import ATTENTION_POSITIONS, BasicBlock, ResNetCifar, VGGCifar
 from .budget import ResultRow, count_flops, count_parameters, results_table, train_and_evaluate, train_paired
 from .latency import time_forward_backward
+from .plan import RunClock, RunPlan, plan_paired, plan_runs
 from .vit import PatchEmbedding, VisionTransformer, attention_rollout
 
 __all__ = [
@@ -19,9 +22,13 @@ __all__ = [
     "BasicBlock",
     "ResNetCifar",
     "ResultRow",
+    "RunClock",
+    "RunPlan",
     "VGGCifar",
     "count_flops",
     "count_parameters",
+    "plan_paired",
+    "plan_runs",
     "results_table",
     "train_and_evaluate",
     "train_paired",

@@ -107,6 +107,7 @@ def train_and_evaluate(
     checkpoint_path: str | os.PathLike[str] | None = None,
     schedule: str = "onecycle",
     val_loader: Iterable[Any] | None = None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
 ) -> ResultRow:
     """Train ``model`` on ``data`` under a fixed budget and return its :class:`ResultRow`.
 
@@ -120,6 +121,7 @@ def train_and_evaluate(
     ``schedule="constant"`` keeps the learning rate at ``lr`` (a recipe being reproduced
     as published); ``val_loader`` is evaluated after every epoch (loss and accuracy in the
     row's ``history``), never the test set, which is evaluated once at the end.
+    ``on_epoch_end`` is passed to :func:`attn_helpers.fit`.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
@@ -147,7 +149,7 @@ def train_and_evaluate(
     history = fit(model, data.train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs,
                   scheduler=scheduler, device=device, channels_last=True, progress=progress, desc=name,
                   checkpoint_path=checkpoint_path, val_loader=val_loader,
-                  metric=accuracy if val_loader is not None else None)
+                  metric=accuracy if val_loader is not None else None, on_epoch_end=on_epoch_end)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
@@ -179,7 +181,9 @@ def train_paired(
         builders: variant name -> a function of no arguments returning a fresh model.
         seeds: the seeds, e.g. ``range(3)``; the same for every variant.
         epochs, lr, device, **train_kwargs: passed to :func:`train_and_evaluate`.
-        progress: one progress bar over all runs (per-epoch bars are off).
+        progress: one progress bar over all runs (per-epoch bars are off), and an ETA for the
+            whole comparison printed after its first epoch and its first run
+            (:class:`attn_helpers.vision.plan.RunClock`).
         run_dir: a folder that makes the comparison survive a disconnect (on Colab, a
             folder on Google Drive). Each finished (variant, seed) run is written there as
             ``<variant>-seed<seed>.json``; the run in progress checkpoints after every epoch
@@ -190,6 +194,8 @@ def train_paired(
     """
     from tqdm.auto import tqdm
 
+    from .plan import RunClock  # plan.py builds on this module
+
     if not builders:
         raise ValueError("builders must name at least one variant")
     seeds = list(seeds)
@@ -199,19 +205,26 @@ def train_paired(
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[ResultRow]] = {name: [] for name in builders}
+    stems = {(seed, name): f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-seed{seed}"
+             for seed in seeds for name in builders}
+    to_train = sum(folder is None or not (folder / f"{stem}.json").is_file() for stem in stems.values())
+    clock = RunClock(to_train, epochs, write=tqdm.write if progress else lambda text: None)
     with tqdm(total=len(seeds) * len(builders), desc="paired runs", disable=not progress) as bar:
         for seed in seeds:
             for name, build in builders.items():
-                stem = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-seed{seed}"
+                stem = stems[(seed, name)]
                 done = folder / f"{stem}.json" if folder is not None else None
                 if done is not None and done.is_file():
                     row = _read_row(done)
                 else:
                     torch.manual_seed(seed)
                     model = build()
+                    clock.run_start()
                     row = train_and_evaluate(
                         name, model, data, epochs=epochs, lr=lr, device=device, seed=seed, progress=False,
-                        checkpoint_path=folder / f"{stem}.ckpt" if folder is not None else None, **train_kwargs)
+                        checkpoint_path=folder / f"{stem}.ckpt" if folder is not None else None,
+                        on_epoch_end=clock.epoch_end, **train_kwargs)
+                    clock.run_end()
                     if done is not None:
                         _write_row(row, done)
                         (folder / f"{stem}.ckpt").unlink(missing_ok=True)
