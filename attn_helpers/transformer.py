@@ -64,6 +64,24 @@ class TransformerEncoderBlock(nn.Module):
         x = self.norm1(x + self.dropout(attended))
         return self.norm2(x + self.dropout(self.ffn(x))), weights
 
+    @torch.no_grad()
+    def to_torch(self) -> nn.TransformerEncoderLayer:
+        """A ``torch.nn.TransformerEncoderLayer`` (``batch_first=True``, ReLU) holding this block's weights.
+
+        Its ``src_key_padding_mask`` marks keys to *ignore* (``~padding_mask(valid_lens, L)``).
+        """
+        linear1, linear2 = self.ffn[0], self.ffn[2]
+        layer = nn.TransformerEncoderLayer(
+            self.attention.embed_dim, self.attention.num_heads, dim_feedforward=linear1.out_features,
+            dropout=self.dropout.p, activation="relu", layer_norm_eps=self.norm1.eps, batch_first=True,
+            norm_first=self.norm_first, bias=self.attention.W_q.bias is not None,
+        ).to(device=linear1.weight.device, dtype=linear1.weight.dtype)
+        layer.self_attn = self.attention.to_torch()
+        for mine, theirs in ((linear1, layer.linear1), (linear2, layer.linear2),
+                             (self.norm1, layer.norm1), (self.norm2, layer.norm2)):
+            theirs.load_state_dict(mine.state_dict())
+        return layer
+
 
 class TransformerEncoder(nn.Module):
     """Token classifier: a Transformer encoder with a linear head on every position.

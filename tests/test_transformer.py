@@ -39,6 +39,24 @@ def test_block_matches_an_independent_post_norm_computation():
     torch.testing.assert_close(block(x)[0], expected)
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_block_matches_torch_encoder_layer_with_padding_and_gradients(norm_first):
+    torch.manual_seed(0)
+    block = ah.TransformerEncoderBlock(8, 2, 16, dropout=0.0, norm_first=norm_first).double()
+    layer = block.to_torch()
+    assert isinstance(layer, nn.TransformerEncoderLayer) and layer.norm_first == norm_first
+    x = torch.randn(3, 5, 8, dtype=torch.float64, requires_grad=True)
+    valid_lens = torch.tensor([5, 2, 4])
+    keep = ah.padding_mask(valid_lens, 5)  # (B, L), True = real token
+    mine = block(x, valid_lens)[0]
+    theirs = layer(x, src_key_padding_mask=~keep)  # training mode: torch's slow path, as written
+    real = keep[:, :, None]  # padded queries are not compared: neither side promises anything there
+    torch.testing.assert_close(mine * real, theirs * real)
+    (grad_mine,) = torch.autograd.grad((mine * real).square().sum(), x)
+    (grad_theirs,) = torch.autograd.grad((theirs * real).square().sum(), x)
+    torch.testing.assert_close(grad_mine, grad_theirs)
+
+
 def test_without_positions_the_encoder_is_permutation_equivariant():
     tokens = torch.randint(10, (2, 8))
     perm = torch.randperm(8)
