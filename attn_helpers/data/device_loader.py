@@ -150,8 +150,12 @@ class DeviceLoader:
         self.labels = labels.to(self.device, torch.long)
         self.batch_size, self.shuffle, self.padding, self.flip, self.drop_last = (
             batch_size, shuffle, padding, flip, drop_last)
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device)[:, None, None]  # (C, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32, device=self.device)[:, None, None]
+        mean_t = torch.tensor(mean, dtype=torch.float64)[:, None, None]  # (C, 1, 1)
+        std_t = torch.tensor(std, dtype=torch.float64)[:, None, None]
+        # (x / 255 - mean) / std as one multiply-add, x * scale + shift: within 1e-6 of
+        # torchvision's ToTensor + Normalize, in one pass over the batch instead of three.
+        self.scale = (1 / (255 * std_t)).float().to(self.device)
+        self.shift = (-mean_t / std_t).float().to(self.device)
         # A CPU generator: its state can be saved and restored on any machine, and drawing one
         # epoch's numbers on the CPU costs microseconds.
         self.generator = torch.Generator().manual_seed(seed)
@@ -163,7 +167,7 @@ class DeviceLoader:
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) uint8 -> float32, scaled to [0, 1] then normalised per channel."""
-        return images.float().div(255).sub(self.mean).div(self.std)
+        return torch.addcmul(self.shift, images.float(), self.scale)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = self.images.shape[0]
