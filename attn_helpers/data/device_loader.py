@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from ..validation import check_tensor
+from ..validation import check_device, check_int, check_tensor
 
 __all__ = ["DeviceLoader", "crop_flip", "dataset_tensors"]
 
@@ -57,8 +57,7 @@ def crop_flip(
     batch, channels, height, width = images.shape
     for name, value in (("tops", tops), ("lefts", lefts), ("flips", flips)):
         check_tensor(name, value, shape=(batch,))
-    if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding < min(height, width):
-        raise ValueError(f"padding must be an int in [0, {min(height, width)}), got {padding!r}")
+    check_int("padding", padding, 0, min(height, width) - 1)
     device = images.device
     rows = _reflect(tops.to(device)[:, None] + torch.arange(height, device=device) - padding, height)  # (B, H)
     # torchvision flips the crop: flipped[c] = crop[W - 1 - c] = padded[left + W - 1 - c].
@@ -138,14 +137,12 @@ class DeviceLoader:
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8, got {images.dtype}")
         check_tensor("labels", labels, shape=(images.shape[0],))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int("batch_size", batch_size, 1)
         channels, height, width = images.shape[1:]
         if len(mean) != channels or len(std) != channels or any(s <= 0 for s in std):
             raise ValueError(f"mean and std must hold {channels} values (std > 0), got {mean!r} and {std!r}")
-        if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding < min(height, width):
-            raise ValueError(f"padding must be an int in [0, {min(height, width)}), got {padding!r}")
-        self.device = torch.device(device) if device is not None else images.device
+        check_int("padding", padding, 0, min(height, width) - 1)
+        self.device = check_device("device", device) if device is not None else images.device
         self.images = images.to(self.device)
         self.labels = labels.to(self.device, torch.long)
         self.batch_size, self.shuffle, self.padding, self.flip, self.drop_last = (

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from ..data.routes import DOWNLOAD_BYTES
 from ..data.vision import VisionData
+from ..validation import check_int, check_ints
 from .budget import count_flops
 
 __all__ = ["T4_FLOPS", "T4_SECONDS_PER_OP", "RunClock", "RunPlan", "count_step_ops", "plan_paired", "plan_runs"]
@@ -162,13 +163,10 @@ def plan_runs(
     """
     if not builders:
         raise ValueError("builders must name at least one variant")
-    n_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else len(list(seeds))
-    for name, value in (("seeds", n_seeds), ("epochs", epochs), ("steps_per_epoch", steps_per_epoch),
-                        ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int (or, for seeds, a non-empty sequence), got {value!r}")
-    if isinstance(test_images, bool) or not isinstance(test_images, int) or test_images < 0:
-        raise ValueError(f"test_images must be an int >= 0, got {test_images!r}")
+    n_seeds = check_int("seeds", seeds, 1) if isinstance(seeds, int) else len(check_ints("seeds", seeds, 0))
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch), ("batch_size", batch_size)):
+        check_int(name, value, 1)
+    check_int("test_images", test_images, 0)
     seconds = tuple(
         _t4_run_seconds(build(), input_shape, steps=epochs * steps_per_epoch, batch_size=batch_size,
                         test_images=test_images)
