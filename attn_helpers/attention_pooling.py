@@ -3,10 +3,12 @@
 A prediction at a query ``q`` is a weighted average of the values ``v_i`` whose
 weights come from how close ``q`` is to each key ``k_i``:
 
-    f(q) = sum_i  K((q - k_i) / h) / sum_j K((q - k_j) / h) * v_i
+    f(q) = sum_i  K((q - k_i) / b) / sum_j K((q - k_j) / b) * v_i
 
-``K`` is a kernel and ``h`` its bandwidth. With the Gaussian kernel the weights are a
-softmax of ``-||q - k_i||^2 / (2 h^2)``, which is how this module computes them: the
+``K`` is a kernel and ``b`` its bandwidth (the book keeps ``h`` for attention heads):
+a standard deviation for the Gaussian kernel, a half-width for the boxcar and Epanechnikov
+kernels, whose weights have standard deviation ``b / sqrt(3)`` and ``b / sqrt(5)``. With the Gaussian kernel the weights are a
+softmax of ``-||q - k_i||^2 / (2 b^2)``, which is how this module computes them: the
 softmax is the same number, but never divides zero by zero when every
 ``exp(...)`` underflows (tiny bandwidths, far-away queries).
 
@@ -71,7 +73,7 @@ def _check_bandwidth(bandwidth: float | torch.Tensor) -> None:
     if isinstance(bandwidth, torch.Tensor):
         if bandwidth.numel() != 1:
             raise ValueError(f"bandwidth must be a scalar, got shape {tuple(bandwidth.shape)}")
-        # Reading a value off a GPU would stall it on every call; there h <= 0 gives NaN/inf
+        # Reading a value off a GPU would stall it on every call; there b <= 0 gives NaN/inf
         # weights that propagate (the package's NaN policy) instead of an error.
         if bandwidth.device.type == "cpu" and not bool(bandwidth.detach() > 0):
             raise ValueError(f"bandwidth must be > 0, got {bandwidth.item()}")
@@ -109,7 +111,7 @@ def _weights(
         if distance_sq.shape[-1] > 0:
             # Shifting each row by its smallest (allowed) squared distance leaves the
             # softmax unchanged but keeps the nearest key's score at exactly 0: with a
-            # tiny bandwidth d^2 / h^2 overflows, and a row of -inf scores is NaN.
+            # tiny bandwidth d^2 / b^2 overflows, and a row of -inf scores is NaN.
             allowed = distance_sq if excluded is None else distance_sq.masked_fill(excluded, float("inf"))
             distance_sq = (distance_sq - allowed.amin(dim=-1, keepdim=True)).clamp(min=0)
         scores = -0.5 * (distance_sq / bandwidth / bandwidth)
@@ -117,7 +119,7 @@ def _weights(
             # Masking the scores (not the distances) keeps inf out of the backward pass.
             scores = scores.masked_fill(excluded, float("-inf"))
         return torch.softmax(scores, dim=-1)
-    squared = distance_sq / bandwidth / bandwidth  # h**2 alone can underflow to 0
+    squared = distance_sq / bandwidth / bandwidth  # b**2 alone can underflow to 0
     # |u| for the compact kernels; sqrt is kept away from 0, where its gradient is infinite.
     distance = torch.where(squared > 0, squared, 1.0).sqrt() * (squared > 0)
     weights = KERNELS[kernel](distance)
@@ -143,7 +145,7 @@ def attention_weights(
         queries: ``(n_q,)`` or ``(n_q, d)``.
         keys: ``(n_k,)`` or ``(n_k, d)``.
         kernel: ``"gaussian"``, ``"boxcar"`` or ``"epanechnikov"``.
-        bandwidth: ``h > 0``; larger means smoother (more keys share the weight).
+        bandwidth: ``b > 0``; larger means smoother (more keys share the weight).
         exclude_index: ``(n_q,)`` integer index of one key each query may not use
             (leave-one-out training, where the queries are the keys themselves).
 
@@ -219,7 +221,7 @@ class NadarayaWatsonRegression(nn.Module):
     Args:
         keys: ``(n_k,)`` or ``(n_k, d)`` training inputs.
         values: ``(n_k,)`` or ``(n_k, d_v)`` training targets.
-        init_bandwidth: starting ``h > 0``.
+        init_bandwidth: starting ``b > 0``.
 
     Shapes: ``forward(queries (n_q,)|(n_q, d), exclude_index (n_q,)|None)`` returns
     predictions ``(n_q,)``/``(n_q, d_v)``; the weights of the last call are kept in
@@ -240,7 +242,7 @@ class NadarayaWatsonRegression(nn.Module):
 
     @property
     def bandwidth(self) -> torch.Tensor:
-        """The current bandwidth ``h = exp(log_bandwidth)`` (0-D tensor)."""
+        """The current bandwidth ``b = exp(log_bandwidth)`` (0-D tensor)."""
         return self.log_bandwidth.exp()
 
     def forward(self, queries: torch.Tensor, exclude_index: torch.Tensor | None = None) -> torch.Tensor:

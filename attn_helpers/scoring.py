@@ -79,7 +79,7 @@ class AdditiveAttention(nn.Module):
     Args:
         query_size: ``d_q``, the feature size of a query.
         key_size: ``d_k``, the feature size of a key (may differ from ``d_q``).
-        num_hiddens: ``h``, the size of the hidden layer the two are projected into.
+        num_hiddens: ``d_a``, the size of the hidden layer the two are projected into.
         dropout: dropout on the attention weights.
     """
 
@@ -108,8 +108,8 @@ class AdditiveAttention(nn.Module):
         if queries.dim() != 3:
             raise ValueError(f"queries must be 3-D (B, Q, {self.query_size}), got {tuple(queries.shape)}")
         check_dtype("queries", queries, self.W_q.weight.dtype, source="AdditiveAttention's parameters")
-        q, k = self.W_q(queries), self.W_k(keys)  # (B, Q, h), (B, K, h)
-        features = torch.tanh(q.unsqueeze(2) + k.unsqueeze(1))  # (B, Q, K, h): every query-key pair
+        q, k = self.W_q(queries), self.W_k(keys)  # (B, Q, d_a), (B, K, d_a)
+        features = torch.tanh(q.unsqueeze(2) + k.unsqueeze(1))  # (B, Q, K, d_a): every query-key pair
         scores = self.w_v(features).squeeze(-1)  # (B, Q, K)
         weights = masked_softmax(scores, valid_lens, mask)
         output = torch.bmm(self.dropout(weights), values)  # (B, Q, d_v)
