@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .validation import check_choice, check_positive, check_tensor
+from .validation import check_choice, check_positive, check_tensor, values_are_cheap
 
 __all__ = [
     "gaussian_kernel",
@@ -73,9 +73,9 @@ def _check_bandwidth(bandwidth: float | torch.Tensor) -> None:
     if isinstance(bandwidth, torch.Tensor):
         if bandwidth.numel() != 1:
             raise ValueError(f"bandwidth must be a scalar, got shape {tuple(bandwidth.shape)}")
-        # Reading a value off a GPU would stall it on every call; there b <= 0 gives NaN/inf
-        # weights that propagate (the package's NaN policy) instead of an error.
-        if bandwidth.device.type == "cpu" and not bool(bandwidth.detach() > 0):
+        # Not read on a GPU (a stall every call): there b <= 0 gives NaN/inf weights that
+        # propagate, the package's NaN policy.
+        if values_are_cheap(bandwidth) and not bool(bandwidth.detach() > 0):
             raise ValueError(f"bandwidth must be > 0, got {bandwidth.item()}")
     else:
         check_positive("bandwidth", bandwidth)
@@ -89,7 +89,7 @@ def _check_exclude(exclude_index: torch.Tensor | None, n_q: int, n_k: int) -> No
         raise TypeError(f"exclude_index must be an integer tensor, got {exclude_index.dtype}")
     if n_k < 2:
         raise ValueError("exclude_index needs at least 2 keys, so each query keeps one")
-    if n_q and (exclude_index.min() < 0 or exclude_index.max() >= n_k):
+    if values_are_cheap(exclude_index) and n_q and (exclude_index.min() < 0 or exclude_index.max() >= n_k):
         raise ValueError(f"exclude_index entries must be in [0, {n_k - 1}]")
 
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .validation import check_int, check_tensor
+from .validation import check_int, check_tensor, values_are_cheap
 
 __all__ = ["padding_mask", "lengths_to_mask", "check_mask", "combine_masks", "masked_softmax"]
 
@@ -47,7 +47,7 @@ def _check_lengths(name: str, lengths: torch.Tensor, max_len: int) -> None:
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise TypeError(f"{name} must have an integer dtype, got {lengths.dtype}")
     check_int("max_len", max_len, 0)
-    if lengths.numel() and (lengths.min() < 0 or lengths.max() > max_len):
+    if values_are_cheap(lengths) and lengths.numel() and (lengths.min() < 0 or lengths.max() > max_len):
         raise ValueError(
             f"{name} must lie in [0, {max_len}] (the number of keys), "
             f"got values in [{lengths.min().item()}, {lengths.max().item()}]"

@@ -9,8 +9,10 @@ What is checked, and what is not:
 
 * **Cheap checks only.** A module's ``forward`` checks ranks, sizes and dtypes: Python
   comparisons of tensor metadata that never read tensor *values*, so they never make
-  the CPU wait for a GPU (no ``.item()``, no ``bool(tensor)``). ``benchmarks/bench_checks.py``
-  measures what they cost per training step.
+  the CPU wait for a GPU (no ``.item()``, no ``bool(tensor)``). The few checks that must
+  read values (an index or a length in range) run only where that is free, on CPU tensors
+  (:func:`values_are_cheap`); on a GPU torch's own index checks are the guard.
+  ``benchmarks/bench_checks.py`` measures what the checks cost per training step.
 * **NaN policy: data NaNs propagate, as in torch.** A NaN or infinity inside an input
   tensor is not an argument error: it flows through the module the way it flows
   through ``torch.nn`` layers (finding it would mean reading every value, and a GPU
@@ -47,6 +49,7 @@ __all__ = [
     "check_feature_map",
     "check_batchnorm_batch",
     "check_file_path",
+    "values_are_cheap",
 ]
 
 # Devices the book's code runs on; torch knows more (xla, meta, ...), the book does not use them.
@@ -263,3 +266,12 @@ def check_file_path(name: str, value: object) -> Path:
             f"{name}={str(path)!r} is a directory; give a file path such as {str(path / 'checkpoint.pt')!r}"
         )
     return path
+
+
+def values_are_cheap(value: torch.Tensor) -> bool:
+    """Whether a check may read ``value``'s entries (``min()``, ``bool(...)``) without cost.
+
+    True on the CPU. On a GPU (or ``meta``) reading a value makes the CPU wait for the
+    device, a stall on every step, so range checks of indices and lengths are skipped there.
+    """
+    return value.device.type == "cpu"

@@ -501,3 +501,11 @@ def test_a_tensor_bandwidth_is_checked_on_the_cpu_only() -> None:
     weights = attention_weights(torch.rand(3, device="meta"), torch.rand(4, device="meta"),
                                 bandwidth=torch.tensor(0.0, device="meta"))
     assert weights.shape == (3, 4)  # not read, not refused
+
+
+def test_exclude_index_range_is_checked_on_the_cpu_only() -> None:
+    with pytest.raises(ValueError, match=r"exclude_index entries must be in \[0, 3\]"):
+        attention_weights(torch.rand(2), torch.rand(4), exclude_index=torch.tensor([0, 4]))
+    weights = attention_weights(torch.rand(2, device="meta"), torch.rand(4, device="meta"),
+                                exclude_index=torch.tensor([0, 4], device="meta"))
+    assert weights.shape == (2, 4)  # not read on a non-CPU device

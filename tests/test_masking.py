@@ -117,3 +117,10 @@ def test_bad_input():
         ah.padding_mask(torch.tensor([4]), 3)
     with pytest.raises(TypeError, match="mask"):
         ah.check_mask("mask", [True], (1,))
+
+
+def test_lengths_are_range_checked_on_the_cpu_only():
+    # On a GPU reading min()/max() would stall every forward pass (meta stands in for it here).
+    with pytest.raises(ValueError, match=r"valid_lens must lie in \[0, 3\]"):
+        ah.lengths_to_mask(torch.tensor([4]), 1, 3)
+    assert ah.lengths_to_mask(torch.tensor([4], device="meta"), 1, 3).shape == (1, 1, 3)

@@ -104,3 +104,11 @@ def test_block_names_a_float64_input_and_float_sizes():
         ah.TransformerEncoderBlock(8, 2, 16.0)
     with pytest.raises(ValueError, match="num_layers must be a positive int, got 2.0"):
         ah.TransformerEncoder(10, 3, num_hiddens=8, num_heads=2, num_layers=2.0, ffn_hiddens=16)
+
+
+def test_token_range_is_checked_on_the_cpu_only():
+    model = ah.TransformerEncoder(10, 3, num_hiddens=8, num_heads=2, num_layers=1, ffn_hiddens=16)
+    with pytest.raises(ValueError, match=r"tokens must lie in \[0, 9\]"):
+        model(torch.tensor([[3, 10]]))
+    # meta stands in for a GPU: the values are not read there (torch's embedding index check is the guard)
+    assert model.to("meta")(torch.tensor([[3, 10]], device="meta")).shape == (1, 2, 3)

@@ -21,6 +21,7 @@ from attn_helpers.validation import (
     check_ints,
     check_positive,
     check_tensor,
+    values_are_cheap,
 )
 
 
@@ -283,3 +284,8 @@ def test_check_file_path_refuses_directories_and_other_types(tmp_path: Path) -> 
         check_file_path("checkpoint_path", tmp_path)
     with pytest.raises(TypeError, match="checkpoint_path must be a file path"):
         check_file_path("checkpoint_path", 3)
+
+
+def test_values_are_cheap_only_on_the_cpu() -> None:
+    assert values_are_cheap(torch.zeros(2))
+    assert not values_are_cheap(torch.zeros(2, device="meta"))  # stands in for a GPU tensor here
