@@ -7,10 +7,10 @@ weights come from how close ``q`` is to each key ``k_i``:
 
 ``K`` is a kernel and ``b`` its bandwidth (the book keeps ``h`` for attention heads):
 a standard deviation for the Gaussian kernel, a half-width for the boxcar and Epanechnikov
-kernels, whose weights have standard deviation ``b / sqrt(3)`` and ``b / sqrt(5)``. With the Gaussian kernel the weights are a
-softmax of ``-||q - k_i||^2 / (2 b^2)``, which is how this module computes them: the
-softmax is the same number, but never divides zero by zero when every
-``exp(...)`` underflows (tiny bandwidths, far-away queries).
+kernels, whose weights have standard deviation ``b / sqrt(3)`` and ``b / sqrt(5)``. With
+the Gaussian kernel the weights are a softmax of ``-||q - k_i||^2 / (2 b^2)``, which is
+how this module computes them: the softmax is the same number, but never divides zero by
+zero when every ``exp(...)`` underflows (tiny bandwidths, far-away queries).
 
 Shapes: queries ``(n_q,)`` or ``(n_q, d)``; keys ``(n_k,)`` or ``(n_k, d)``; values
 ``(n_k,)`` or ``(n_k, d_v)``; weights ``(n_q, n_k)``; predictions ``(n_q,)`` or
