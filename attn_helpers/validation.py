@@ -185,8 +185,10 @@ def check_device(name: str, value: object, *, available: bool = True) -> torch.d
         )
     try:
         device = torch.device(value)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"{name}={value!r} is not a device: {error}") from None
+    except (RuntimeError, TypeError):  # torch's message lists two dozen backends; name ours
+        raise ValueError(
+            f"{name}={value!r} is not a device: use 'cpu', 'cuda', 'cuda:<index>' or 'mps'"
+        ) from None
     if device.type not in DEVICE_TYPES:
         raise ValueError(
             f"{name}={str(value)!r} is not a device this book runs on: use one of {list(DEVICE_TYPES)}"
