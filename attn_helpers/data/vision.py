@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset
 
 from ..profile import RunProfile
-from ..validation import check_choice
+from ..validation import check_choice, check_int
 from .device_loader import DeviceLoader, dataset_tensors
 from .digits import ClutteredDigits, CuedDigits, make_cluttered_digits, make_cued_digits
 from .routes import DATA_ROUTES, data_root, fetch_torchvision_dataset
@@ -163,8 +163,7 @@ def vision_data(
     if not isinstance(profile, RunProfile):
         raise TypeError(f"profile must be a RunProfile (ah.get_profile()), got {type(profile).__name__}")
     dataset = check_choice("dataset", dataset, REAL_DATASETS)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
     n_train = n_train if n_train is not None else profile.pick(smoke=512, reduced=8000, full=50000)
     n_test = n_test if n_test is not None else profile.pick(smoke=256, reduced=2000, full=10000)
     if route == "offline":

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..validation import check_choice
+from ..validation import check_choice, check_int
 from .routes import fetch_torchvision_dataset
 
 __all__ = ["WhitePatchImages", "make_white_patch_images", "white_patch_stl10"]
@@ -73,18 +73,14 @@ class WhitePatchImages(Dataset):
 
 
 def _check_sizes(n: int, image_size: int, patch_size: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
-        raise ValueError(f"image_size must be an int >= 8, got {image_size!r}")
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or not 1 <= patch_size < image_size:
-        raise ValueError(f"patch_size must be an int in [1, image_size={image_size}), got {patch_size!r}")
+    check_int("n", n, 1)
+    check_int("image_size", image_size, 8)
+    check_int("patch_size", patch_size, 1, image_size - 1)  # a patch smaller than the image
 
 
 def _check_article_batch_size(article_batch_size: int | None) -> None:
-    if article_batch_size is not None and (isinstance(article_batch_size, bool)
-                                           or not isinstance(article_batch_size, int) or article_batch_size < 1):
-        raise ValueError(f"article_batch_size must be None or a positive int, got {article_batch_size!r}")
+    if article_batch_size is not None:
+        check_int("article_batch_size", article_batch_size, 1)
 
 
 def _article_rule(n: int, height: int, width: int, patch_size: int,
@@ -191,8 +187,7 @@ def white_patch_stl10(
     :class:`~attn_helpers.DatasetUnavailableError` when it cannot.
     """
     for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(name, value, 1)
     _check_sizes(n_train, 96, patch_size)
     _check_article_batch_size(article_batch_size)
     stl = fetch_torchvision_dataset("STL10", root, split="train")
