@@ -29,7 +29,7 @@ from torch import nn
 from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding
 from .transformer import TransformerEncoderBlock
-from .validation import check_in_range, check_positive, check_tensor
+from .validation import check_in_range, check_int, check_tensor
 
 __all__ = ["TransformerDecoderBlock", "TransformerSeq2Seq"]
 
@@ -85,7 +85,7 @@ class TransformerDecoderBlock(nn.Module):
         self, num_hiddens: int, num_heads: int, ffn_hiddens: int, dropout: float = 0.1, norm_first: bool = True
     ) -> None:
         super().__init__()
-        check_positive("ffn_hiddens", ffn_hiddens)
+        check_int("ffn_hiddens", ffn_hiddens, 1)
         self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
         self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
         self.ffn = nn.Sequential(
@@ -204,7 +204,7 @@ class TransformerSeq2Seq(nn.Module):
             ("source_vocab", source_vocab), ("target_vocab", target_vocab),
             ("num_encoder_layers", num_encoder_layers), ("num_decoder_layers", num_decoder_layers),
         ):
-            check_positive(name, value)
+            check_int(name, value, 1)
         check_in_range("dropout", dropout, 0.0, 1.0)
         self.num_hiddens, self.source_vocab, self.target_vocab = num_hiddens, source_vocab, target_vocab
         self.source_embedding = nn.Embedding(source_vocab, num_hiddens)
@@ -319,7 +319,7 @@ class TransformerSeq2Seq(nn.Module):
         Returns ``(tokens (B, steps), cross-attention weights (dec layers, B, H, steps, S))``
         (computed in eval mode; positions after ``eos_id`` hold ``pad_id``).
         """
-        check_positive("max_steps", max_steps)
+        check_int("max_steps", max_steps, 1)
         was_training = self.training
         self.eval()
         memory, _ = self.encode(sources, source_lens)

@@ -40,17 +40,11 @@ from torch import nn
 
 from ..keep_maps import set_keep_maps
 from ..transformer import TransformerEncoderBlock
-from ..validation import check_choice, check_in_range, check_tensor
+from ..validation import check_choice, check_in_range, check_int, check_tensor
 
 __all__ = ["PatchEmbedding", "VisionTransformer", "attention_rollout"]
 
 HEAD_FUSIONS = ("mean", "max", "min")
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _image_hw(image_size: int | Sequence[int]) -> tuple[int, int]:
@@ -77,9 +71,9 @@ class PatchEmbedding(nn.Module):
 
     def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
         super().__init__()
-        _positive_int("in_channels", in_channels)
-        _positive_int("dim", dim)
-        self.patch_size = _positive_int("patch_size", patch_size)
+        check_int("in_channels", in_channels, 1)
+        check_int("dim", dim, 1)
+        self.patch_size = check_int("patch_size", patch_size, 1)
         self.in_channels = in_channels
         self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
 
@@ -124,15 +118,15 @@ class VisionTransformer(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _positive_int("num_classes", num_classes)
+        check_int("num_classes", num_classes, 1)
         height, width = _image_hw(image_size)
-        _positive_int("patch_size", patch_size)
+        check_int("patch_size", patch_size, 1)
         if height % patch_size or width % patch_size:
             raise ValueError(f"patch_size must divide image_size {(height, width)}, got {patch_size}")
-        _positive_int("depth", depth)
-        _positive_int("dim", dim)
-        _positive_int("num_heads", num_heads)
-        ffn_hiddens = 2 * dim if ffn_hiddens is None else _positive_int("ffn_hiddens", ffn_hiddens)
+        check_int("depth", depth, 1)
+        check_int("dim", dim, 1)
+        check_int("num_heads", num_heads, 1)
+        ffn_hiddens = 2 * dim if ffn_hiddens is None else check_int("ffn_hiddens", ffn_hiddens, 1)
         check_in_range("dropout", dropout, 0.0, 1.0)
         self.image_size, self.grid = (height, width), (height // patch_size, width // patch_size)
         self.num_heads, self.depth = num_heads, depth
