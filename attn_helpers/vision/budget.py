@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..seed import seed_everything
 from ..training import History, _loader_generators, accuracy, evaluate, fit
-from ..validation import check_choice, check_positive
+from ..validation import check_choice, check_int, check_ints, check_positive
 from ..data.vision import VisionData
 
 __all__ = ["ResultRow", "count_parameters", "count_flops", "train_and_evaluate", "train_paired", "results_table"]
@@ -53,9 +53,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    shape = tuple(input_shape)
-    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
-        raise ValueError(f"input_shape must be (C, H, W) positive ints, got {input_shape!r}")
+    shape = check_ints("input_shape", input_shape, 1, length=3)  # (C, H, W)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
@@ -127,8 +125,7 @@ def train_and_evaluate(
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if not isinstance(data, VisionData):
         raise TypeError(f"data must be a VisionData (ah.vision_data(...)), got {type(data).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    check_int("epochs", epochs, 1)
     check_positive("lr", lr)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -198,9 +195,7 @@ def train_paired(
 
     if not builders:
         raise ValueError("builders must name at least one variant")
-    seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative ints, got {seeds!r}")
+    seeds = list(check_ints("seeds", seeds, 0))
     folder = Path(run_dir) if run_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
