@@ -135,19 +135,13 @@ def make_cluttered_digits(
         source: ``"train"`` or ``"test"``: which disjoint set of scikit-learn digits to use.
         seed: seed of the positions, scales, digits and clutter.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if isinstance(canvas_size, bool) or not isinstance(canvas_size, int) or canvas_size < 8:
-        raise ValueError(f"canvas_size must be an int >= 8, got {canvas_size!r}")
-    digit_size = canvas_size // 3 if digit_size is None else digit_size
-    if isinstance(digit_size, bool) or not isinstance(digit_size, int) or not 4 <= digit_size <= canvas_size:
-        raise ValueError(f"digit_size must be an int in [4, canvas_size={canvas_size}], got {digit_size!r}")
+    n = check_int("n", n, 1)
+    canvas_size = check_int("canvas_size", canvas_size, 8)
+    digit_size = check_int("digit_size", canvas_size // 3 if digit_size is None else digit_size, 4, canvas_size)
     _check_scale_range(scale_range, digit_size, canvas_size)
-    if isinstance(clutter, bool) or not isinstance(clutter, int) or clutter < 0:
-        raise ValueError(f"clutter must be a non-negative int, got {clutter!r}")
+    clutter = check_int("clutter", clutter, 0)
     check_choice("source", source, DIGIT_SOURCES)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int("seed", seed, 0)
 
     pool, pool_labels = _load_digit_pool(source)
     rng = np.random.default_rng([seed, DIGIT_SOURCES.index(source)])
