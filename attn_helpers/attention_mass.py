@@ -49,7 +49,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .keep_maps import set_keep_maps
-from .validation import check_choice, check_tensor
+from .validation import check_choice, check_image_size, check_tensor
 
 __all__ = [
     "MapScores",
@@ -65,18 +65,6 @@ __all__ = [
     "summarise_attention_mass",
     "upsample_maps",
 ]
-
-
-def _image_size(image_size: Sequence[int] | int, name: str = "image_size") -> tuple[int, int]:
-    if isinstance(image_size, bool):
-        raise ValueError(f"{name} must be an int or (height, width) of positive ints, got {image_size!r}")
-    try:
-        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-    except TypeError:
-        size = ()
-    if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise ValueError(f"{name} must be an int or (height, width) of positive ints, got {image_size!r}")
-    return size  # type: ignore[return-value]
 
 
 def _as_maps(maps: torch.Tensor) -> torch.Tensor:
@@ -99,7 +87,7 @@ def upsample_maps(
     summarises) or ``nearest`` (each cell painted over its block).
     """
     maps = _as_maps(maps)
-    height, width = _image_size(image_size)
+    height, width = check_image_size("image_size", image_size)
     check_choice("mode", mode, ("bilinear", "nearest"))
     kwargs = {"align_corners": False} if mode == "bilinear" else {}
     return F.interpolate(maps[:, None], size=(height, width), mode=mode, **kwargs)[:, 0]
@@ -108,7 +96,7 @@ def upsample_maps(
 def box_masks(boxes: torch.Tensor, image_size: Sequence[int] | int) -> torch.Tensor:
     """Boolean masks (B, H, W) of the pixels whose centres lie inside each box (B, 4)."""
     check_tensor("boxes", boxes, shape=(None, 4))
-    height, width = _image_size(image_size)
+    height, width = check_image_size("image_size", image_size)
     boxes = boxes.double()
     if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
         raise ValueError("boxes must be (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0")
@@ -218,8 +206,8 @@ def box_coverage(
         map_size: ``(h, w)`` of the map (or one int for square maps).
         image_size: ``(H, W)`` of the images (or one int).
     """
-    h, w = _image_size(map_size, "map_size")
-    height, width = _image_size(image_size)
+    h, w = check_image_size("map_size", map_size)
+    height, width = check_image_size("image_size", image_size)
     b = _check_boxes("boxes", boxes, (height, width))  # (B, K, 4)
     dev = b.device
     xe = torch.arange(w + 1, dtype=torch.float64, device=dev) * (width / w)
@@ -352,7 +340,7 @@ def score_maps(
     """
     maps = _as_maps(maps).detach().double()
     bsz, h, w = maps.shape
-    size = _image_size(image_size)
+    size = check_image_size("image_size", image_size)
     check_tensor("boxes", boxes, ndim=(2, 3))
     if boxes.shape[0] != bsz:
         raise ValueError(f"boxes must hold {bsz} rows (one per map), got {tuple(boxes.shape)}")
@@ -404,7 +392,7 @@ def intensity_maps(images: torch.Tensor, map_size: Sequence[int] | int) -> torch
         map_size: ``(h, w)`` of the output maps (or one int).
     """
     check_tensor("images", images, ndim=4, floating=True)
-    size = _image_size(map_size, "map_size")
+    size = check_image_size("map_size", map_size)
     shifted = (images - images.amin(dim=(1, 2, 3), keepdim=True)).abs()
     return F.adaptive_avg_pool2d(shifted.amax(dim=1, keepdim=True), size)[:, 0]
 

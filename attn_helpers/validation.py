@@ -49,6 +49,7 @@ __all__ = [
     "check_feature_map",
     "check_batchnorm_batch",
     "check_file_path",
+    "check_image_size",
     "values_are_cheap",
 ]
 
@@ -168,6 +169,22 @@ def check_ints(
     ):
         raise ValueError(f"{name} must be {want}{what}, got {values!r}")
     return tuple(int(v) for v in items)
+
+
+def check_image_size(name: str, value: object) -> tuple[int, int]:
+    """Return ``(height, width)`` from an int (a square) or a pair of positive ints, else raise ``ValueError``."""
+    message = f"{name} must be an int or (height, width) of positive ints, got {value!r}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(message)
+    try:
+        size = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(message) from None
+    if len(size) != 2 or any(
+        isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 1 for s in size
+    ):
+        raise ValueError(message)
+    return int(size[0]), int(size[1])
 
 
 def check_device(name: str, value: object, *, available: bool = True) -> torch.device:

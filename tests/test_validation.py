@@ -16,6 +16,7 @@ from attn_helpers.validation import (
     check_dtype,
     check_feature_map,
     check_file_path,
+    check_image_size,
     check_in_range,
     check_int,
     check_ints,
@@ -289,3 +290,14 @@ def test_check_file_path_refuses_directories_and_other_types(tmp_path: Path) -> 
 def test_values_are_cheap_only_on_the_cpu() -> None:
     assert values_are_cheap(torch.zeros(2))
     assert not values_are_cheap(torch.zeros(2, device="meta"))  # stands in for a GPU tensor here
+
+
+# ----------------------------------------------------------------------- check_image_size
+
+
+def test_check_image_size_square_or_pair() -> None:
+    assert check_image_size("image_size", 32) == (32, 32)
+    assert check_image_size("image_size", (24, np.int64(32))) == (24, 32)
+    for bad in (0, True, 2.5, (3,), (3, 0), (3, 4, 5), (3, 2.0), "ab", None):
+        with pytest.raises(ValueError, match=r"map_size must be an int or \(height, width\) of positive ints"):
+            check_image_size("map_size", bad)

@@ -40,22 +40,11 @@ from torch import nn
 
 from ..keep_maps import set_keep_maps
 from ..transformer import TransformerEncoderBlock
-from ..validation import check_choice, check_in_range, check_int, check_tensor
+from ..validation import check_choice, check_image_size, check_in_range, check_int, check_tensor
 
 __all__ = ["PatchEmbedding", "VisionTransformer", "attention_rollout"]
 
 HEAD_FUSIONS = ("mean", "max", "min")
-
-
-def _image_hw(image_size: int | Sequence[int]) -> tuple[int, int]:
-    size = (image_size, image_size) if isinstance(image_size, int) and not isinstance(image_size, bool) else image_size
-    try:
-        size = tuple(size)  # type: ignore[arg-type]
-    except TypeError:
-        size = ()
-    if len(size) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size):
-        raise ValueError(f"image_size must be an int or (height, width) of positive ints, got {image_size!r}")
-    return size  # type: ignore[return-value]
 
 
 class PatchEmbedding(nn.Module):
@@ -119,7 +108,7 @@ class VisionTransformer(nn.Module):
     ) -> None:
         super().__init__()
         check_int("num_classes", num_classes, 1)
-        height, width = _image_hw(image_size)
+        height, width = check_image_size("image_size", image_size)
         check_int("patch_size", patch_size, 1)
         if height % patch_size or width % patch_size:
             raise ValueError(f"patch_size must divide image_size {(height, width)}, got {patch_size}")
