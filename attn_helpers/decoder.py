@@ -29,7 +29,7 @@ from torch import nn
 from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding
 from .transformer import TransformerEncoderBlock
-from .validation import check_in_range, check_int, check_tensor
+from .validation import check_in_range, check_int, check_tensor, check_tokens
 
 __all__ = ["TransformerDecoderBlock", "TransformerSeq2Seq"]
 
@@ -55,15 +55,6 @@ def _attend_projected(
     q = _split_heads(attention.W_q(query), attention.num_heads)  # (B, H, Q, E/H)
     heads, weights = attention.attention(q, k, v, valid_lens, None, need_weights)  # (B, H, Q, E/H)
     return attention.W_o(heads.transpose(1, 2).reshape(B, Q, E)), weights
-
-
-def _check_tokens(name: str, tokens: object, vocab_size: int) -> torch.Tensor:
-    check_tensor(name, tokens, ndim=2)
-    if tokens.is_floating_point() or tokens.dtype == torch.bool:
-        raise TypeError(f"{name} must have an integer dtype, got {tokens.dtype}")
-    if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
-        raise ValueError(f"{name} must lie in [0, {vocab_size - 1}] (vocab_size)")
-    return tokens
 
 
 class TransformerDecoderBlock(nn.Module):
@@ -239,7 +230,7 @@ class TransformerSeq2Seq(nn.Module):
         self, sources: torch.Tensor, source_lens: torch.Tensor | None = None, need_weights: bool = False
     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """Return ``(memory (B, S, d), encoder self-attention weights per layer (B, H, S, S))``."""
-        _check_tokens("sources", sources, self.source_vocab)
+        check_tokens("sources", sources, self.source_vocab)
         x = self._embed(self.source_embedding, sources)
         maps = []
         for block in self.encoder_blocks:
@@ -256,7 +247,7 @@ class TransformerSeq2Seq(nn.Module):
         need_weights: bool = False,
     ) -> tuple[torch.Tensor, list[torch.Tensor | None], list[torch.Tensor | None]]:
         """Return ``(logits (B, T, V), self weights per layer (B, H, T, T), cross weights per layer (B, H, T, S))``."""
-        _check_tokens("decoder_inputs", decoder_inputs, self.target_vocab)
+        check_tokens("decoder_inputs", decoder_inputs, self.target_vocab)
         x = self._embed(self.target_embedding, decoder_inputs)
         self_maps, cross_maps = [], []
         for block in self.decoder_blocks:

@@ -44,6 +44,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_ints",
+    "check_tokens",
     "check_device",
     "check_dtype",
     "check_feature_map",
@@ -294,3 +295,17 @@ def values_are_cheap(value: torch.Tensor) -> bool:
     device, a stall on every step, so range checks of indices and lengths are skipped there.
     """
     return value.device.type == "cpu"
+
+
+def check_tokens(name: str, value: object, vocab_size: int) -> torch.Tensor:
+    """Return ``value`` if it is a 2-D integer tensor of token ids in ``[0, vocab_size)``, else raise.
+
+    Shapes: ``value`` ``(B, L)``. A wrong dtype raises ``TypeError``, a wrong rank or an id out of
+    range ``ValueError`` (an out-of-range id would otherwise fail deep inside ``nn.Embedding``).
+    """
+    check_tensor(name, value, ndim=2)
+    if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+        raise TypeError(f"{name} must have an integer dtype, got {value.dtype}")
+    if value.numel() and (value.min() < 0 or value.max() >= vocab_size):
+        raise ValueError(f"{name} must lie in [0, {vocab_size - 1}] (vocab_size)")
+    return value

@@ -22,6 +22,7 @@ from attn_helpers.validation import (
     check_ints,
     check_positive,
     check_tensor,
+    check_tokens,
     values_are_cheap,
 )
 
@@ -301,3 +302,21 @@ def test_check_image_size_square_or_pair() -> None:
     for bad in (0, True, 2.5, (3,), (3, 0), (3, 4, 5), (3, 2.0), "ab", None):
         with pytest.raises(ValueError, match=r"map_size must be an int or \(height, width\) of positive ints"):
             check_image_size("map_size", bad)
+
+
+# ---------------------------------------------------------------------------- check_tokens
+
+
+def test_check_tokens_accepts_ids_in_range_and_names_the_argument() -> None:
+    tokens = torch.tensor([[0, 4], [2, 1]])
+    assert check_tokens("sources", tokens, 5) is tokens
+    with pytest.raises(TypeError, match="sources must have an integer dtype"):
+        check_tokens("sources", tokens.float(), 5)
+    with pytest.raises(TypeError, match="sources must have an integer dtype"):
+        check_tokens("sources", tokens.bool(), 5)
+    with pytest.raises(ValueError, match="sources must be 2-D"):
+        check_tokens("sources", tokens[0], 5)
+    with pytest.raises(ValueError, match=r"sources must lie in \[0, 3\]"):
+        check_tokens("sources", tokens, 4)
+    with pytest.raises(ValueError, match=r"sources must lie in \[0, 4\]"):
+        check_tokens("sources", -tokens, 5)
