@@ -117,6 +117,26 @@ class TransformerDecoderBlock(nn.Module):
         x = self.norm2(x + self.dropout(crossed))
         return self.norm3(x + self.dropout(self.ffn(x))), self_weights, cross_weights
 
+    @torch.no_grad()
+    def to_torch(self) -> nn.TransformerDecoderLayer:
+        """A ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``, ReLU) holding this block's weights.
+
+        Its masks mark what to *ignore*: ``tgt_mask=~causal``, ``tgt_key_padding_mask=~padding_mask(...)``,
+        ``memory_key_padding_mask=~padding_mask(memory_lens, S)``.
+        """
+        linear1, linear2 = self.ffn[0], self.ffn[2]
+        layer = nn.TransformerDecoderLayer(
+            self.self_attention.embed_dim, self.self_attention.num_heads, dim_feedforward=linear1.out_features,
+            dropout=self.dropout.p, activation="relu", layer_norm_eps=self.norm1.eps, batch_first=True,
+            norm_first=self.norm_first, bias=self.self_attention.W_q.bias is not None,
+        ).to(device=linear1.weight.device, dtype=linear1.weight.dtype)
+        layer.self_attn = self.self_attention.to_torch()
+        layer.multihead_attn = self.cross_attention.to_torch()
+        for mine, theirs in ((linear1, layer.linear1), (linear2, layer.linear2),
+                             (self.norm1, layer.norm1), (self.norm2, layer.norm2), (self.norm3, layer.norm3)):
+            theirs.load_state_dict(mine.state_dict())
+        return layer
+
     def step(
         self,
         x: torch.Tensor,

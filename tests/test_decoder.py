@@ -9,23 +9,6 @@ from torch import nn
 import attn_helpers as ah
 
 
-def torch_decoder_layer(block: ah.TransformerDecoderBlock) -> nn.TransformerDecoderLayer:
-    """A ``torch.nn.TransformerDecoderLayer`` holding ``block``'s weights (same layer names)."""
-    d = block.norm1.normalized_shape[0]
-    layer = nn.TransformerDecoderLayer(
-        d, block.self_attention.num_heads, block.ffn[0].out_features, dropout=0.0,
-        batch_first=True, norm_first=block.norm_first,
-    ).to(block.norm1.weight.dtype)
-    layer.self_attn = block.self_attention.to_torch()
-    layer.multihead_attn = block.cross_attention.to_torch()
-    with torch.no_grad():
-        for ours, theirs in ((block.ffn[0], layer.linear1), (block.ffn[2], layer.linear2),
-                             (block.norm1, layer.norm1), (block.norm2, layer.norm2), (block.norm3, layer.norm3)):
-            theirs.weight.copy_(ours.weight)
-            theirs.bias.copy_(ours.bias)
-    return layer.eval()
-
-
 def block_with_trained_looking_norms(norm_first: bool) -> ah.TransformerDecoderBlock:
     torch.manual_seed(0)
     block = ah.TransformerDecoderBlock(8, 2, 16, dropout=0.0, norm_first=norm_first).double().eval()
@@ -42,7 +25,7 @@ def test_block_matches_torch_decoder_layer_with_causal_and_padding_masks(norm_fi
     x, memory = torch.randn(3, 5, 8, dtype=torch.float64), torch.randn(3, 7, 8, dtype=torch.float64)
     memory_lens, target_lens = torch.tensor([7, 4, 1]), torch.tensor([5, 3, 2])
     ours, self_weights, cross_weights = block(x, memory, memory_lens, target_lens, need_weights=True)
-    theirs = torch_decoder_layer(block)(
+    theirs = block.to_torch().eval()(
         x, memory,
         tgt_mask=~torch.ones(5, 5, dtype=torch.bool).tril(),  # torch: True = do not attend
         tgt_key_padding_mask=~ah.padding_mask(target_lens, 5),
@@ -52,6 +35,18 @@ def test_block_matches_torch_decoder_layer_with_causal_and_padding_masks(norm_fi
     assert (self_weights.triu(diagonal=1) == 0).all()  # no weight on a future position
     assert (cross_weights[1, ..., 4:] == 0).all() and (cross_weights[2, ..., 1:] == 0).all()  # source padding
     torch.testing.assert_close(cross_weights.sum(-1), torch.ones(3, 2, 5, dtype=torch.float64))
+
+
+def test_to_torch_gradients_agree():
+    block = block_with_trained_looking_norms(norm_first=True)
+    x, memory = torch.randn(2, 4, 8, dtype=torch.float64), torch.randn(2, 3, 8, dtype=torch.float64)
+    causal = torch.ones(4, 4, dtype=torch.bool).tril()
+    reference = block.to_torch()
+    block(x, memory)[0].square().sum().backward()
+    reference(x, memory, tgt_mask=~causal).square().sum().backward()
+    torch.testing.assert_close(block.ffn[0].weight.grad, reference.linear1.weight.grad)
+    torch.testing.assert_close(block.norm3.weight.grad, reference.norm3.weight.grad)
+    torch.testing.assert_close(block.cross_attention.W_o.weight.grad, reference.multihead_attn.out_proj.weight.grad)
 
 
 def model(**kwargs) -> ah.TransformerSeq2Seq:
