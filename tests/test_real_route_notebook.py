@@ -22,7 +22,6 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from _fake_datasets import attribute_code, write_fake_cifar10
 
@@ -33,11 +32,7 @@ CHAPTERS = [
     "06_cbam",
     "07_bam",
     "08_learn_to_pay_attention",
-    # strict: once the chapter's checks cell is fixed this XPASSes and fails, a reminder to drop the mark
-    pytest.param("08b_vision_transformer", marks=pytest.mark.xfail(strict=True, raises=CellExecutionError, reason=(
-        "chapter 8b's checks cell asserts count_parameters(make_vit()) == formula, a formula written for "
-        "24x24 images (n = 36 patches); on CIFAR-10 (32x32, n = 64) the position embedding has "
-        "28 x 64 = 1,792 more parameters (108,554 vs 106,762); fix proposed to the lead"))),
+    "08b_vision_transformer",
     "10_which_attention_module",
 ]
 
