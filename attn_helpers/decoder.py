@@ -36,27 +36,6 @@ __all__ = ["TransformerDecoderBlock", "TransformerSeq2Seq"]
 LayerCache = dict[str, torch.Tensor]
 
 
-def _split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    B, L, E = x.shape
-    return x.view(B, L, num_heads, E // num_heads).transpose(1, 2)  # (B, H, L, E/H)
-
-
-def _attend_projected(
-    attention: MultiHeadAttention,
-    query: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    valid_lens: torch.Tensor | None,
-    need_weights: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    # MultiHeadAttention.forward projects keys and values itself; a cache must keep them
-    # projected, so this runs the same layers from the projected k, v (B, H, K, E/H).
-    B, Q, E = query.shape
-    q = _split_heads(attention.W_q(query), attention.num_heads)  # (B, H, Q, E/H)
-    heads, weights = attention.attention(q, k, v, valid_lens, None, need_weights)  # (B, H, Q, E/H)
-    return attention.W_o(heads.transpose(1, 2).reshape(B, Q, E)), weights
-
-
 class TransformerDecoderBlock(nn.Module):
     """Causal self-attention, cross-attention to the encoder output and a feed-forward network,
     each in a residual connection with layer normalisation.
@@ -161,18 +140,18 @@ class TransformerDecoderBlock(nn.Module):
         check_tensor("x", x, ndim=3, shape=(None, 1, None))
         sa, ca = self.self_attention, self.cross_attention
         if "cross_k" not in cache:
-            cache["cross_k"] = _split_heads(ca.W_k(memory), ca.num_heads)  # (B, H, S, d/H)
-            cache["cross_v"] = _split_heads(ca.W_v(memory), ca.num_heads)
+            cache["cross_k"], cache["cross_v"] = ca.project_key_value(memory, memory)  # (B, H, S, d/H)
         h = self.norm1(x) if self.norm_first else x
-        k, v = _split_heads(sa.W_k(h), sa.num_heads), _split_heads(sa.W_v(h), sa.num_heads)  # (B, H, 1, d/H)
+        k, v = sa.project_key_value(h, h)  # (B, H, 1, d/H): only the newest position is projected
         if "self_k" in cache:
             k, v = torch.cat([cache["self_k"], k], dim=2), torch.cat([cache["self_v"], v], dim=2)
         cache["self_k"], cache["self_v"] = k, v  # (B, H, t + 1, d/H)
         # the newest query may see every cached key: no causal mask needed
-        attended, _ = _attend_projected(sa, h, k, v, None, False)
+        attended, _ = sa.attend(h, k, v)
         x = x + self.dropout(attended) if self.norm_first else self.norm1(x + self.dropout(attended))
         h = self.norm2(x) if self.norm_first else x
-        crossed, cross_weights = _attend_projected(ca, h, cache["cross_k"], cache["cross_v"], memory_lens, need_weights)
+        crossed, cross_weights = ca.attend(h, cache["cross_k"], cache["cross_v"], memory_lens,
+                                           need_weights=need_weights)
         if self.norm_first:
             x = x + self.dropout(crossed)
             return x + self.dropout(self.ffn(self.norm3(x))), cross_weights

@@ -104,9 +104,33 @@ class MultiHeadAttention(nn.Module):
                 mask = mask.unsqueeze(1)  # (B, 1, Q|1, K): the same mask for every head
             else:
                 check_mask("mask", mask, (B, self.num_heads, Q, K))
+        k, v = self.project_key_value(key, value)
+        return self.attend(query, k, v, valid_lens, mask, need_weights)
+
+    def project_key_value(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values projected and split into heads: two ``(B, H, K, E/H)`` tensors.
+
+        A decoder's key/value cache stores these, so each new step projects only its own token.
+        """
+        return self._split_heads(self.W_k(key)), self._split_heads(self.W_v(value))
+
+    def attend(
+        self,
+        query: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        valid_lens: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        need_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` from already projected keys and values (see :meth:`project_key_value`).
+
+        Shapes: ``query`` ``(B, Q, E)``, ``k``/``v`` ``(B, H, K, E/H)``, ``mask`` ``(B, H|1, Q, K)``
+        or None; returns ``(output (B, Q, E), weights (B, H, Q, K) or None)``. Unchecked: the
+        caller (``forward`` or a decoding loop) has checked the inputs.
+        """
+        B, Q, E = query.shape
         q = self._split_heads(self.W_q(query))  # (B, H, Q, E/H)
-        k = self._split_heads(self.W_k(key))  # (B, H, K, E/H)
-        v = self._split_heads(self.W_v(value))  # (B, H, K, E/H)
         heads, weights = self.attention(q, k, v, valid_lens, mask, need_weights)  # (B, H, Q, E/H)
         concat = heads.transpose(1, 2).reshape(B, Q, E)  # (B, Q, H * E/H)
         return self.W_o(concat), weights

@@ -103,3 +103,16 @@ def test_sizes_must_be_ints(argument: str):
     sizes = {"embed_dim": 8, "num_heads": 2, argument: 2.0}
     with pytest.raises(ValueError, match=f"{argument} must be a positive int, got 2.0"):
         ah.MultiHeadAttention(**sizes)
+
+
+def test_attend_from_projected_keys_and_values_equals_forward():
+    # a decoder's key/value cache relies on this split of forward
+    ours = ah.MultiHeadAttention(8, num_heads=2).double()
+    query, key, value = inputs()
+    lens = torch.tensor([2, 6, 4])
+    k, v = ours.project_key_value(key, value)
+    assert k.shape == v.shape == (3, 2, 6, 4)
+    out, weights = ours.attend(query, k, v, lens, need_weights=True)
+    expected, expected_weights = ours(query, key, value, lens, need_weights=True)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(weights, expected_weights)
