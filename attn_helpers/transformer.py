@@ -17,7 +17,7 @@ from torch import nn
 
 from .multihead import MultiHeadAttention
 from .positional import PositionalEncoding
-from .validation import check_dtype, check_in_range, check_int, check_tensor, values_are_cheap
+from .validation import check_dtype, check_in_range, check_int, check_tensor, check_tokens
 
 __all__ = ["TransformerEncoderBlock", "TransformerEncoder"]
 
@@ -131,11 +131,7 @@ class TransformerEncoder(nn.Module):
     def _run(
         self, tokens: torch.Tensor, valid_lens: torch.Tensor | None, need_weights: bool
     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-        check_tensor("tokens", tokens, ndim=2)
-        if tokens.is_floating_point() or tokens.dtype == torch.bool:
-            raise TypeError(f"tokens must have an integer dtype, got {tokens.dtype}")
-        if values_are_cheap(tokens) and tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(f"tokens must lie in [0, {self.vocab_size - 1}] (vocab_size)")
+        check_tokens("tokens", tokens, self.vocab_size)
         x = self.positional(self.embedding(tokens) * math.sqrt(self.num_hiddens))  # (B, L, d)
         maps = []
         for block in self.blocks:

@@ -302,10 +302,11 @@ def check_tokens(name: str, value: object, vocab_size: int) -> torch.Tensor:
 
     Shapes: ``value`` ``(B, L)``. A wrong dtype raises ``TypeError``, a wrong rank or an id out of
     range ``ValueError`` (an out-of-range id would otherwise fail deep inside ``nn.Embedding``).
+    The range is read only where that costs no GPU sync (:func:`values_are_cheap`).
     """
     check_tensor(name, value, ndim=2)
     if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
         raise TypeError(f"{name} must have an integer dtype, got {value.dtype}")
-    if value.numel() and (value.min() < 0 or value.max() >= vocab_size):
+    if values_are_cheap(value) and value.numel() and (value.min() < 0 or value.max() >= vocab_size):
         raise ValueError(f"{name} must lie in [0, {vocab_size - 1}] (vocab_size)")
     return value
