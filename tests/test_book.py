@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def _toc_files() -> list[str]:
@@ -94,6 +97,28 @@ def test_repository_url_is_one_setting_that_badges_and_setup_cells_agree_with() 
         assert f"git+{url}" in text, f"{notebook.name}: setup cell must install from {url}"
         every_url = set(re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+?)(?:/blob|\"|$|\s)", text))
         assert every_url <= {match.group(1)}, f"{notebook.name} names another repository: {every_url}"
+
+
+def test_setup_cells_pin_the_package_version_kept_in_one_place() -> None:
+    # The version lives in attn_helpers.__version__ only: pyproject.toml reads it, and every
+    # chapter's setup cell installs its git tag (tools/sync_setup_cells.py writes the cells).
+    import attn_helpers
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from sync_setup_cells import package_version, setup_cell_source
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    assert package_version() == attn_helpers.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", attn_helpers.__version__)
+    assert "version" not in PYPROJECT["project"] and "version" in PYPROJECT["project"]["dynamic"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "attn_helpers.__version__"}
+    expected = setup_cell_source()
+    assert f'HELPERS_VERSION = "{attn_helpers.__version__}"' in expected and "@v{HELPERS_VERSION}" in expected
+    for notebook in CHAPTERS:
+        first_code = next(c for c in _cells(notebook) if c["cell_type"] == "code" and _source(c).strip())
+        assert _source(first_code) == expected, (
+            f"{notebook.name}: setup cell out of date; run python tools/sync_setup_cells.py")
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)

@@ -35,6 +35,9 @@ def test_wheel_contains_every_module_of_the_package(tmp_path: Path) -> None:
         check=True, capture_output=True, timeout=300,
     )
     (wheel,) = tmp_path.glob("attn_helpers-*.whl")
+    import attn_helpers
+
+    assert wheel.name.startswith(f"attn_helpers-{attn_helpers.__version__}-"), "version read from __version__"
     packaged = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
     source = {str(p.relative_to(ROOT)) for p in (ROOT / "attn_helpers").rglob("*.py")}
     assert source and source <= packaged, f"missing from the wheel: {sorted(source - packaged)}"
