@@ -72,6 +72,51 @@ def test_plan_bad_input(tiny_data) -> None:
         ah.plan_paired({"a": _tiny}, "data", seeds=1, epochs=1)
 
 
+def test_plan_runs_without_input_shape_plans_by_hand_and_says_there_is_no_estimate() -> None:
+    # chapter 2's shape: 2 models x 1 seed x 6 epochs x 63 steps, fit's val_loader once per epoch
+    plan = ah.plan_runs(["additive", "dot product"], seeds=[0], epochs=6, steps_per_epoch=63, batch_size=128,
+                        input_shape=None, test_images=2000, unit="examples", test_passes=6)
+    assert plan.runs == 2 and plan.steps == 2 * 6 * 63 == 756
+    assert plan.t4_seconds_per_run is None and plan.t4_seconds is None
+    assert str(plan).splitlines() == [
+        "plan: 2 models (additive, dot product) x 1 seeds x 6 epochs x 63 steps of 128 examples = 756 steps, "
+        "and 12 test passes over 2,000 examples",
+        "download: nothing (the data is made on this machine)",
+        "estimated time on a T4: none (the estimate runs the model on images, and these models take other inputs); "
+        "the progress bar shows the time left",
+    ]
+    built: list[str] = []  # nothing is built, so the global random stream is left alone
+    no_test = ah.plan_runs({"nw": lambda: built.append("nw") or _tiny()}, seeds=1, epochs=300, steps_per_epoch=1,
+                           batch_size=60, input_shape=None, test_images=0, unit="points")
+    assert built == []
+    assert str(no_test).splitlines()[0] == "plan: 1 models (nw) x 1 seeds x 300 epochs x 1 steps of 60 points = 300 steps"
+
+
+def test_plan_runs_test_passes_multiply_the_test_time_only() -> None:
+    once = ah.plan_runs({"a": _tiny}, seeds=1, epochs=2, steps_per_epoch=3, batch_size=8, input_shape=(3, 16, 16),
+                        test_images=20)
+    twice = ah.plan_runs({"a": _tiny}, seeds=1, epochs=2, steps_per_epoch=3, batch_size=8, input_shape=(3, 16, 16),
+                         test_images=20, test_passes=2)
+    none = ah.plan_runs({"a": _tiny}, seeds=1, epochs=2, steps_per_epoch=3, batch_size=8, input_shape=(3, 16, 16),
+                        test_images=0)
+    assert twice.t4_seconds - once.t4_seconds == pytest.approx(once.t4_seconds - none.t4_seconds)
+    assert once.t4_seconds > none.t4_seconds and "2 test passes over 20 images" in str(twice)
+
+
+def test_plan_runs_bad_input_without_images() -> None:
+    budget = dict(seeds=1, epochs=1, steps_per_epoch=1, batch_size=1, test_images=0)
+    with pytest.raises(TypeError, match="builders"):
+        ah.plan_runs(["a"], input_shape=(3, 8, 8), **budget)  # an estimate needs the models
+    with pytest.raises(TypeError, match="builders"):
+        ah.plan_runs("ab", input_shape=None, **budget)
+    with pytest.raises(ValueError, match="builders"):
+        ah.plan_runs([], input_shape=None, **budget)
+    with pytest.raises(ValueError, match="test_passes"):
+        ah.plan_runs(["a"], input_shape=None, test_passes=0, **budget)
+    with pytest.raises(TypeError, match="unit"):
+        ah.plan_runs(["a"], input_shape=None, unit="", **budget)
+
+
 def test_run_clock_eta_after_the_first_epoch_and_the_first_run(monkeypatch) -> None:
     now = [100.0]
     monkeypatch.setattr(plan_module.time, "perf_counter", lambda: now[0])

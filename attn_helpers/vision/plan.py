@@ -2,7 +2,8 @@
 
 * :func:`plan_runs` / :func:`plan_paired` return a :class:`RunPlan`: models x seeds x epochs x
   steps, the download the data route needs, and an *estimated* time on a T4 (Colab's free
-  GPU), printed with how it was estimated;
+  GPU), printed with how it was estimated; models that take no images (the sequence models
+  of chapters 1-3) get the plan without the estimate (``input_shape=None``);
 * :class:`RunClock` prints an ETA for the whole comparison after its first epoch and after its
   first finished run (:func:`attn_helpers.train_paired` uses it).
 
@@ -88,7 +89,9 @@ class RunPlan:
     batch_size: int
     test_images: int
     downloads: tuple[tuple[str, int], ...]
-    t4_seconds_per_run: tuple[float, ...]
+    t4_seconds_per_run: tuple[float, ...] | None  # None: not estimated (the models take no images)
+    unit: str = "images"
+    test_passes: int = 1  # per run
 
     @property
     def runs(self) -> int:
@@ -101,18 +104,27 @@ class RunPlan:
         return self.runs * self.epochs * self.steps_per_epoch
 
     @property
-    def t4_seconds(self) -> float:
-        """Estimated seconds of the whole comparison on a T4."""
+    def t4_seconds(self) -> float | None:
+        """Estimated seconds of the whole comparison on a T4 (None where not estimated)."""
+        if self.t4_seconds_per_run is None:
+            return None
         return self.seeds * sum(self.t4_seconds_per_run)
 
     def __str__(self) -> str:
+        tests = (f", and {self.runs * self.test_passes} test passes over {self.test_images:,} {self.unit}"
+                 if self.test_images else "")
         lines = [
             f"plan: {len(self.models)} models ({', '.join(self.models)}) x {self.seeds} seeds x {self.epochs} epochs "
-            f"x {self.steps_per_epoch} steps of {self.batch_size} images = {self.steps:,} steps, "
-            f"and {self.runs} test passes over {self.test_images:,} images",
+            f"x {self.steps_per_epoch} steps of {self.batch_size} {self.unit} = {self.steps:,} steps{tests}",
             "download: " + ("nothing (the data is made on this machine)" if not self.downloads else ", ".join(
                 f"{_DATASET_NAMES.get(name, name)} {size / 1e9:.2f} GB the first time"
                 for name, size in self.downloads)),
+        ]
+        if self.t4_seconds is None or self.t4_seconds_per_run is None:
+            lines.append("estimated time on a T4: none (the estimate runs the model on images, and these models "
+                         "take other inputs); the progress bar shows the time left")
+            return "\n".join(lines)
+        lines += [
             f"estimated time on a T4: {_minutes(self.t4_seconds)} (a run: " + ", ".join(
                 f"{name} {_minutes(s)}" for name, s in zip(self.models, self.t4_seconds_per_run)) + ")",
             f"  estimated as: per step max(3 x forward FLOPs x batch / {T4_FLOPS / 1e12:g} TFLOP/s, "
@@ -129,50 +141,69 @@ def _minutes(seconds: float) -> str:
 
 
 def _t4_run_seconds(model: nn.Module, input_shape: Sequence[int], *, steps: int, batch_size: int,
-                    test_images: int) -> float:
+                    test_images: int, test_passes: int) -> float:
     flops = count_flops(model, input_shape)  # forward FLOPs of one image
     forward_ops, step_ops = count_step_ops(model, input_shape)
     train = steps * max(3 * flops * batch_size / T4_FLOPS, step_ops * T4_SECONDS_PER_OP)
     test_batches = math.ceil(test_images / batch_size)
     test = test_batches * max(flops * batch_size / T4_FLOPS, forward_ops * T4_SECONDS_PER_OP)
-    return train + test
+    return train + test_passes * test
 
 
 def plan_runs(
-    builders: Mapping[str, Callable[[], nn.Module]],
+    builders: Mapping[str, Callable[[], nn.Module]] | Sequence[str],
     *,
     seeds: int | Sequence[int],
     epochs: int,
     steps_per_epoch: int,
     batch_size: int,
-    input_shape: Sequence[int],
+    input_shape: Sequence[int] | None,
     test_images: int,
     downloads: Mapping[str, int] | None = None,
+    unit: str = "images",
+    test_passes: int = 1,
 ) -> RunPlan:
     """Plan ``builders`` x ``seeds`` runs of ``epochs`` x ``steps_per_epoch`` steps; print the result.
 
     Args:
         builders: variant name -> a function of no arguments returning a fresh model (each is
-            called once, on the CPU, to count its FLOPs and operations).
+            called once, on the CPU, to count its FLOPs and operations); where ``input_shape``
+            is None, just the variant names will do (nothing is built).
         seeds: the seeds (or their number).
         epochs, steps_per_epoch, batch_size: the training budget of one run.
-        input_shape: (C, H, W) of one image.
-        test_images: images in the test pass at the end of each run.
+        input_shape: (C, H, W) of one image; None for models that take other inputs (token
+            ids, a key index): the plan then has no T4 estimate and says so. Such models are
+            small here, and ``fit``'s progress bar shows their time left.
+        test_images: examples in each test pass (0: the runs have none).
         downloads: torchvision dataset name -> archive bytes (e.g. ``{"STL10": 2_640_397_119}``;
             :data:`attn_helpers.data.routes.DOWNLOAD_BYTES`), empty on the offline route.
+        unit: what one example is called in the printed plan ("images", "sequences", ...).
+        test_passes: test passes per run (``fit`` with a ``val_loader`` makes one per epoch).
     """
+    if isinstance(builders, str) or not isinstance(builders, (Mapping, Sequence)):
+        raise TypeError(f"builders must be a dict of name -> model builder (or, without input_shape, a list of "
+                        f"names), got {type(builders).__name__}")
     if not builders:
         raise ValueError("builders must name at least one variant")
     n_seeds = check_int("seeds", seeds, 1) if isinstance(seeds, int) else len(check_ints("seeds", seeds, 0))
-    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch), ("batch_size", batch_size)):
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch), ("batch_size", batch_size),
+                        ("test_passes", test_passes)):
         check_int(name, value, 1)
     check_int("test_images", test_images, 0)
-    seconds = tuple(
-        _t4_run_seconds(build(), input_shape, steps=epochs * steps_per_epoch, batch_size=batch_size,
-                        test_images=test_images)
-        for build in builders.values())
+    if not isinstance(unit, str) or not unit:
+        raise TypeError(f"unit must be a non-empty str such as 'images', got {unit!r}")
+    if input_shape is None:
+        seconds = None
+    elif not isinstance(builders, Mapping):
+        raise TypeError("builders must map each name to a model builder where input_shape is given "
+                        "(the estimate builds each model once)")
+    else:
+        seconds = tuple(
+            _t4_run_seconds(build(), input_shape, steps=epochs * steps_per_epoch, batch_size=batch_size,
+                            test_images=test_images, test_passes=test_passes)
+            for build in builders.values())
     return RunPlan(tuple(builders), n_seeds, epochs, steps_per_epoch, batch_size, test_images,
-                   tuple((downloads or {}).items()), seconds)
+                   tuple((downloads or {}).items()), seconds, unit, test_passes)
 
 
 def plan_paired(
