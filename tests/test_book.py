@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def _toc_files() -> list[str]:
@@ -100,8 +98,8 @@ def test_repository_url_is_one_setting_that_badges_and_setup_cells_agree_with() 
 
 
 def test_setup_cells_pin_the_package_version_kept_in_one_place() -> None:
-    # The version lives in attn_helpers.__version__ only: pyproject.toml reads it, and every
-    # chapter's setup cell installs its git tag (tools/sync_setup_cells.py writes the cells).
+    # The version lives in attn_helpers.__version__ only (pyproject.toml reads it, see
+    # test_public_api); every chapter's setup cell installs its git tag (tools/sync_setup_cells.py).
     import attn_helpers
 
     sys.path.insert(0, str(ROOT / "tools"))
@@ -111,8 +109,6 @@ def test_setup_cells_pin_the_package_version_kept_in_one_place() -> None:
         sys.path.remove(str(ROOT / "tools"))
     assert package_version() == attn_helpers.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+", attn_helpers.__version__)
-    assert "version" not in PYPROJECT["project"] and "version" in PYPROJECT["project"]["dynamic"]
-    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "attn_helpers.__version__"}
     expected = setup_cell_source()
     assert f'HELPERS_VERSION = "{attn_helpers.__version__}"' in expected and "@v{HELPERS_VERSION}" in expected
     for notebook in CHAPTERS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 import inspect
 import pkgutil
 import sys
@@ -89,6 +90,8 @@ def test_every_public_function_is_fully_type_hinted(name: str, function: Any) ->
 
 
 @pytest.mark.skipif(tomllib is None, reason="tomllib needs Python 3.11")
-def test_version_matches_pyproject() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert attn_helpers.__version__ == project["version"]
+def test_version_has_one_home_that_pyproject_and_the_installed_metadata_read() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "attn_helpers.__version__"}
+    assert importlib.metadata.version("attn-helpers") == attn_helpers.__version__
