@@ -79,7 +79,7 @@ def test_plan_runs_without_input_shape_plans_by_hand_and_says_there_is_no_estima
     assert plan.runs == 2 and plan.steps == 2 * 6 * 63 == 756
     assert plan.t4_seconds_per_run is None and plan.t4_seconds is None
     assert str(plan).splitlines() == [
-        "plan: 2 models (additive, dot product) x 1 seeds x 6 epochs x 63 steps of 128 examples = 756 steps, "
+        "plan: 2 models (additive, dot product) x 1 seed x 6 epochs x 63 steps of 128 examples = 756 steps, "
         "and 12 test passes over 2,000 examples",
         "download: nothing (the data is made on this machine)",
         "estimated time on a T4: none (the estimate runs the model on images, and these models take other inputs); "
@@ -89,7 +89,7 @@ def test_plan_runs_without_input_shape_plans_by_hand_and_says_there_is_no_estima
     no_test = ah.plan_runs({"nw": lambda: built.append("nw") or _tiny()}, seeds=1, epochs=300, steps_per_epoch=1,
                            batch_size=60, input_shape=None, test_images=0, unit="points")
     assert built == []
-    assert str(no_test).splitlines()[0] == "plan: 1 models (nw) x 1 seeds x 300 epochs x 1 steps of 60 points = 300 steps"
+    assert str(no_test).splitlines()[0] == "plan: 1 model (nw) x 1 seed x 300 epochs x 1 step of 60 points = 300 steps"
 
 
 def test_plan_runs_test_passes_multiply_the_test_time_only() -> None:
@@ -154,3 +154,10 @@ def test_train_paired_prints_the_eta_with_its_progress_bar(tiny_data, capsys) ->
     assert "ETA: first epoch" in out and "3 epochs left" in out and "ETA: first run" in out and "1 runs left" in out
     ah.train_paired(builders, tiny_data, seeds=[0], epochs=2, lr=0.05, device="cpu", progress=False)
     assert "ETA" not in capsys.readouterr().out
+
+
+def test_plan_names_single_counts_in_the_singular() -> None:
+    plan = ah.plan_runs(["bandwidth"], seeds=1, epochs=1, steps_per_epoch=1, batch_size=60, input_shape=None,
+                        test_images=50, unit="points")
+    assert str(plan).splitlines()[0] == (
+        "plan: 1 model (bandwidth) x 1 seed x 1 epoch x 1 step of 60 points = 1 step, and 1 test pass over 50 points")

@@ -111,11 +111,12 @@ class RunPlan:
         return self.seeds * sum(self.t4_seconds_per_run)
 
     def __str__(self) -> str:
-        tests = (f", and {self.runs * self.test_passes} test passes over {self.test_images:,} {self.unit}"
-                 if self.test_images else "")
+        tests = (f", and {_count(self.runs * self.test_passes, 'test pass', 'test passes')} over "
+                 f"{self.test_images:,} {self.unit}" if self.test_images else "")
         lines = [
-            f"plan: {len(self.models)} models ({', '.join(self.models)}) x {self.seeds} seeds x {self.epochs} epochs "
-            f"x {self.steps_per_epoch} steps of {self.batch_size} {self.unit} = {self.steps:,} steps{tests}",
+            f"plan: {_count(len(self.models), 'model')} ({', '.join(self.models)}) x {_count(self.seeds, 'seed')} "
+            f"x {_count(self.epochs, 'epoch')} x {_count(self.steps_per_epoch, 'step')} of {self.batch_size} "
+            f"{self.unit} = {_count(self.steps, 'step')}{tests}",
             "download: " + ("nothing (the data is made on this machine)" if not self.downloads else ", ".join(
                 f"{_DATASET_NAMES.get(name, name)} {size / 1e9:.2f} GB the first time"
                 for name, size in self.downloads)),
@@ -132,6 +133,11 @@ class RunPlan:
             "  ops counted in one training step on the CPU; both rates assumed, not measured on a T4",
         ]
         return "\n".join(lines)
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: "1 seed", "5 seeds", "3,720 steps"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
 def _minutes(seconds: float) -> str:
